@@ -110,7 +110,6 @@ def test_grpo_step_runs_on_the_addition_task():
             sampling,
             generator,
             "cpu",
-            tok,
         )
         assert metrics["updates"] == 4  # 2 epochs x 2 mini-batches
         assert all(math.isfinite(v) for k, v in metrics.items() if not k.startswith("term_"))

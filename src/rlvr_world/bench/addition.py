@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_world.core.protocols import Example, Reward
+from rlvr_world.core.sampler import Samples, sample
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 CHARS = "0123456789+="
@@ -134,6 +135,18 @@ class AdditionTask:
             raise KeyError(f"unknown split {split!r}; known: {', '.join(self._examples)}")
         return self._examples[split]
 
+    def generate(self, model, examples, config, *, group_size=1, generator=None) -> Samples:
+        """Completions up to EOS or the length limit."""
+        return sample(
+            model,
+            [e.question_ids for e in examples],
+            config,
+            group_size=group_size,
+            stop_ids=[self.tokenizer.eos_id],
+            pad_id=self.tokenizer.pad_id,
+            generator=generator,
+        )
+
     def decode(self, response_ids: Sequence[int], context: Mapping[str, Any] | None = None) -> str:
         """Characters up to the first EOS (special ids skipped)."""
         ids = list(response_ids)
@@ -153,7 +166,8 @@ class AdditionTask:
         return REWARDS[name]
 
     def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
-        """{"accuracy": {"overall": mean exact}, "exact", "prefix", "count"}."""
+        """{"accuracy": {"overall": mean exact}, "selection" (= mean exact), "exact", "prefix",
+        "count"}."""
         count = len(scores)
 
         def mean(key: str) -> float:
@@ -161,6 +175,7 @@ class AdditionTask:
 
         return {
             "accuracy": {"overall": mean("exact")},
+            "selection": mean("exact"),
             "exact": mean("exact"),
             "prefix": mean("prefix"),
             "count": count,

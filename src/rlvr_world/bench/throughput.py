@@ -231,7 +231,6 @@ class _OursStepper:
             self.sampling,
             self.generator,
             "cpu",
-            self.task.tokenizer,
         )
         seconds = time.perf_counter() - begin
         tokens = round(metrics["response_length"] * len(examples) * GROUP_SIZE)

@@ -239,12 +239,16 @@ def mle_loss(
     question_mask: torch.Tensor,
     response_ids: torch.Tensor,
     response_mask: torch.Tensor,
+    loss_mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Teacher-forced next-token NLL on response tokens only.
 
-    -> (sum of token NLLs [scalar], number of response tokens [scalar]); the caller divides,
+    loss_mask [N, Lr]: the tokens that count (default `response_mask`); tokens the model attends
+    to but does not predict (e.g. inserted actions) are in `response_mask` and not in it.
+    -> (sum of token NLLs [scalar], number of counted tokens [scalar]); the caller divides,
     so gradient accumulation over micro-batches weighs every token equally.
     """
     logits = response_logits(model, question_ids, question_mask, response_ids, response_mask)
     nll = F.cross_entropy(logits.transpose(1, 2), response_ids, reduction="none")  # [N, Lr]
-    return (nll * response_mask).sum(), response_mask.sum()
+    weights = response_mask if loss_mask is None else loss_mask * response_mask
+    return (nll * weights).sum(), weights.sum()

@@ -15,6 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from rlvr_world.core.sampler import Samples, SamplingConfig
+
 
 @runtime_checkable
 class Tokenizer(Protocol):
@@ -62,12 +64,15 @@ class Example:
     context: anything the decoder or the reward needs besides the reference
         (the current state, the split label, an id); plain data, JSON-serialisable.
     response_ids: the teacher-forced target for MLE (EOS included), or None.
+    loss_mask: one 0/1 per response id, 1 where MLE trains on the token (None = all); tokens
+        the model is given rather than asked for (e.g. actions between frames) are 0.
     """
 
     question_ids: list[int]
     reference: Any
     context: Mapping[str, Any] = field(default_factory=dict)
     response_ids: list[int] | None = None
+    loss_mask: list[int] | None = None
 
 
 class Reward(Protocol):
@@ -91,6 +96,20 @@ class Task(Protocol):
         """The examples of a split ("train", "test", ...)."""
         ...
 
+    def generate(
+        self,
+        model: SequenceModel,
+        examples: Sequence[Example],
+        config: SamplingConfig,
+        *,
+        group_size: int = 1,
+        generator: torch.Generator | None = None,
+    ) -> Samples:
+        """Draw `group_size` responses per example the way this task's responses are laid out:
+        `core.sampler.sample` up to a stop id, or `core.rollout.rollout` (spans with inserted
+        tokens). Rows are group-contiguous, N = len(examples) * group_size."""
+        ...
+
     def decode(self, response_ids: Sequence[int], context: Mapping[str, Any]) -> Any:
         """Response token ids -> prediction (a string, frames). Never raises."""
         ...
@@ -106,7 +125,10 @@ class Task(Protocol):
         ...
 
     def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
-        """Held-out metrics of a whole split from the per-prediction `score` dicts."""
+        """Held-out metrics of a whole split from the per-prediction `score` dicts.
+
+        Must hold `"selection"`: one float, higher is better, that picks the best checkpoint
+        and drives early stopping (e.g. exact accuracy; minus a perceptual error)."""
         ...
 
 

@@ -50,7 +50,8 @@ class Samples:
     response_ids [N, Lr] long (pad after the stop id), response_mask [N, Lr] float
     (1 for generated tokens, the stop id included), logprobs [N, Lr] float (log-probability of
     each token under the sampling distribution; 0 at padding), finished [N] bool (a stop id was
-    produced before the length limit).
+    produced before the length limit), trainable_mask [N, Lr] float or None (interactive
+    rollouts: 1 on sampled tokens, 0 on inserted ones; None = `response_mask`).
     """
 
     question_ids: torch.Tensor
@@ -59,6 +60,12 @@ class Samples:
     response_mask: torch.Tensor
     logprobs: torch.Tensor
     finished: torch.Tensor
+    trainable_mask: torch.Tensor | None = None
+
+    @property
+    def loss_mask(self) -> torch.Tensor:
+        """[N, Lr] float: the tokens the model chose (these get loss, entropy and KL)."""
+        return self.response_mask if self.trainable_mask is None else self.trainable_mask
 
     def responses(self) -> list[list[int]]:
         """Response ids of each row without padding (stop id kept)."""
@@ -81,7 +88,21 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
     return logits
 
 
-def _next_tokens(
+def allowed_bias(
+    allowed_ids: Sequence[int] | None, vocab_size: int, device: torch.device | str = "cpu"
+) -> torch.Tensor | None:
+    """[V] float: 0 on `allowed_ids`, -inf elsewhere (None when every id is allowed)."""
+    if allowed_ids is None:
+        return None
+    ids = torch.as_tensor(list(allowed_ids), dtype=torch.long)
+    if len(ids) == 0 or int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
+        raise ValueError(f"allowed_ids must be non-empty ids in [0, {vocab_size})")
+    bias = torch.full((vocab_size,), float("-inf"))
+    bias[ids] = 0.0
+    return bias.to(device)
+
+
+def next_tokens(
     logits: torch.Tensor, config: SamplingConfig, generator: torch.Generator | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """[N, V] logits -> (tokens [N], their log-probs under the sampling distribution [N])."""
@@ -104,11 +125,14 @@ def sample(
     group_size: int = 1,
     stop_ids: Sequence[int],
     pad_id: int,
+    allowed_ids: Sequence[int] | None = None,
     generator: torch.Generator | None = None,
 ) -> Samples:
     """Draw `group_size` responses for each question.
 
-    questions: B lists of token ids. Returns `Samples` with N = B * group_size rows.
+    questions: B lists of token ids. allowed_ids: restrict sampling to these ids (e.g. a frame's
+    visual codes; stop ids must be among them to ever stop). Returns `Samples` with
+    N = B * group_size rows.
     """
     device = next(model.parameters()).device
     q_ids, q_mask = pad_left(questions, pad_id)
@@ -131,6 +155,7 @@ def sample(
     n_rows = q_ids.shape[0]
     next_position = q_mask.sum(-1)  # [N] position of the first response token
     stop = torch.as_tensor(list(stop_ids), dtype=torch.long, device=device)
+    bias = allowed_bias(allowed_ids, logits.shape[-1], device)
 
     tokens_out = torch.full((n_rows, config.max_new_tokens), pad_id, dtype=torch.long)
     logp_out = torch.zeros((n_rows, config.max_new_tokens))
@@ -140,7 +165,7 @@ def sample(
     attention = q_mask  # [n_active, Lq + t]
 
     for step in range(config.max_new_tokens):
-        tokens, logp = _next_tokens(logits, config, generator)
+        tokens, logp = next_tokens(logits if bias is None else logits + bias, config, generator)
         tokens_out[active, step] = tokens.cpu()
         logp_out[active, step] = logp.cpu()
         lengths[active] += 1

@@ -7,21 +7,21 @@ from collections.abc import Sequence
 import torch
 
 from rlvr_world.core.protocols import Example
-from rlvr_world.core.sampler import SamplingConfig, sample
+from rlvr_world.core.sampler import SamplingConfig
 
 
 def generate(
     model: torch.nn.Module,
+    task,
     examples: Sequence[Example],
     *,
-    pad_id: int,
-    stop_ids: Sequence[int],
     batch_size: int = 64,
     config: SamplingConfig | None = None,
     generator: torch.Generator | None = None,
     progress=None,
 ) -> list[list[int]]:
-    """Response ids for each example, in order. Batches group questions of similar length."""
+    """Response ids for each example, in order, drawn by `task.generate`; batches group
+    questions of similar length."""
     config = config or SamplingConfig(max_new_tokens=160, temperature=0.0)
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].question_ids))
     out: list[list[int]] = [[] for _ in examples]
@@ -29,14 +29,7 @@ def generate(
     model.eval()
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
-        samples = sample(
-            model,
-            [examples[i].question_ids for i in chunk],
-            config,
-            stop_ids=stop_ids,
-            pad_id=pad_id,
-            generator=generator,
-        )
+        samples = task.generate(model, [examples[i] for i in chunk], config, generator=generator)
         for i, response in zip(chunk, samples.responses()):
             out[i] = response
         if progress is not None:
@@ -59,12 +52,10 @@ def evaluate(
     -> (summary metrics from `task.summarize`, one record per example:
     {"id", "split", "response", "scores"}).
     """
-    tokenizer = task.tokenizer
     responses = generate(
         model,
+        task,
         examples,
-        pad_id=tokenizer.pad_id,
-        stop_ids=[tokenizer.eos_id],
         batch_size=batch_size,
         config=SamplingConfig(max_new_tokens=max_new_tokens, temperature=0.0),
         progress=progress,

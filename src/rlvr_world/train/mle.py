@@ -37,10 +37,20 @@ def lr_lambda(warmup: int, total: int, floor: float = 0.1, kind: str = "cosine")
 
 
 def collate(examples, pad_id: int):
-    """Examples -> question ids/mask [N, Lq] (left-padded), response ids/mask [N, Lr]."""
+    """Examples -> question ids/mask [N, Lq] (left-padded), response ids/mask [N, Lr], loss mask
+    [N, Lr] (the response tokens MLE trains on)."""
     q_ids, q_mask = pad_left([e.question_ids for e in examples], pad_id)
     r_ids, r_mask = pad_right([e.response_ids for e in examples], pad_id)
-    return q_ids, q_mask, r_ids, r_mask
+    loss_mask, _ = pad_right(
+        [e.loss_mask if e.loss_mask is not None else [1] * len(e.response_ids) for e in examples],
+        0,
+        r_ids.shape[1],
+    )
+    return q_ids, q_mask, r_ids, r_mask, loss_mask.float()
+
+
+def trained_tokens(example) -> int:
+    return len(example.response_ids) if example.loss_mask is None else sum(example.loss_mask)
 
 
 def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
@@ -60,14 +70,20 @@ def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
         batch_size=ctx.config.eval.batch_size,
         max_new_tokens=ctx.config.eval.max_new_tokens,
     )
-    flat = {f"accuracy_{k}": v for k, v in summary["accuracy"].items()}
+    flat = {
+        f"{group}_{k}": v
+        for group, values in summary.items()
+        if isinstance(values, dict)
+        for k, v in values.items()
+        if isinstance(v, float)
+    }
     flat.update({k: v for k, v in summary.items() if isinstance(v, float)})
     ctx.logger.log(f"{phase}/eval", step, flat)
     return summary
 
 
 def train_mle(ctx: Context) -> dict:
-    """Run (or resume) MLE training; returns {"step", "best_accuracy", "best_step"}."""
+    """Run (or resume) MLE training; returns {"step", "best_score", "best_step"}."""
     cfg, model, device = ctx.config.mle, ctx.model, ctx.device
     pad_id = ctx.task.tokenizer.pad_id
     train = ctx.task.examples("train")
@@ -78,7 +94,7 @@ def train_mle(ctx: Context) -> dict:
         optimizer, lr_lambda(cfg.warmup_steps, cfg.steps, kind=cfg.schedule)
     )
     stream = EpochStream(all_items(len(train)), cfg.batch_size, ctx.config.seed)
-    state = {"step": 0, "best_accuracy": -1.0, "best_step": 0, "bad_evals": 0}
+    state = {"step": 0, "best_score": -math.inf, "best_step": 0, "bad_evals": 0}
     if ctx.resume_from is not None:
         saved = load_trainer_state(ctx.resume_from)
         optimizer.load_state_dict(saved["optimizer"])
@@ -106,18 +122,19 @@ def train_mle(ctx: Context) -> dict:
         )
 
     if ctx.resume_from is None and ctx.init_dir is not None:  # continuing: the start is "best"
-        state["best_accuracy"] = evaluate_heldout(ctx, "mle", 0)["accuracy"]["overall"]
+        state["best_score"] = evaluate_heldout(ctx, "mle", 0)["selection"]
         checkpoint(0, tag="best")
     model.train()
     bar = tqdm(total=cfg.steps, initial=state["step"], desc="mle", disable=not ctx.config.progress)
     tokens_seen, clock, started = 0, time.perf_counter(), time.perf_counter()
     for step in range(state["step"] + 1, cfg.steps + 1):
         batch = [train[i] for i in stream.next_batch()]
-        total_tokens = sum(len(e.response_ids) for e in batch)
+        total_tokens = sum(trained_tokens(e) for e in batch)
         loss_sum = 0.0
         for start in range(0, len(batch), cfg.micro_batch_size):
             micro = collate(batch[start : start + cfg.micro_batch_size], pad_id)
-            nll, _ = mle_loss(model, *(t.to(device) for t in micro))
+            *inputs, loss_mask = (t.to(device) for t in micro)
+            nll, _ = mle_loss(model, *inputs, loss_mask=loss_mask)
             (nll / total_tokens).backward()
             loss_sum += float(nll.detach())
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -145,17 +162,17 @@ def train_mle(ctx: Context) -> dict:
         last = step == cfg.steps or out_of_time
         stop = out_of_time
         if eval_clock(step) or last:
-            accuracy = evaluate_heldout(ctx, "mle", step)["accuracy"]["overall"]
-            if accuracy > state["best_accuracy"]:
-                state.update(best_accuracy=accuracy, best_step=step, bad_evals=0)
+            score = evaluate_heldout(ctx, "mle", step)["selection"]
+            if score > state["best_score"]:
+                state.update(best_score=score, best_step=step, bad_evals=0)
                 checkpoint(step, tag="best")
             else:
                 state["bad_evals"] += 1
                 stop = stop or (cfg.patience > 0 and state["bad_evals"] >= cfg.patience)
-            bar.set_postfix(loss=f"{loss_sum / total_tokens:.3f}", acc=f"{accuracy:.3f}")
+            bar.set_postfix(loss=f"{loss_sum / total_tokens:.3f}", held_out=f"{score:.3f}")
         if save_clock(step) or last or stop:
             checkpoint(step)
         if stop:
             break
     bar.close()
-    return {k: state[k] for k in ("step", "best_accuracy", "best_step")}
+    return {k: state[k] for k in ("step", "best_score", "best_step")}

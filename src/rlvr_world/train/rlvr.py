@@ -29,7 +29,7 @@ from rlvr_world.core.grpo import (
     zero_variance_groups,
 )
 from rlvr_world.core.losses import response_logprobs
-from rlvr_world.core.sampler import SamplingConfig, sample
+from rlvr_world.core.sampler import SamplingConfig
 from rlvr_world.core.seeding import rng_state, set_rng_state
 from rlvr_world.train.context import Context, plain
 from rlvr_world.train.mle import evaluate_heldout
@@ -56,7 +56,6 @@ def rows_of(groups: list[int], group_size: int) -> torch.Tensor:
 
 def train_rlvr(ctx: Context) -> dict:
     cfg, model, device, task = ctx.config.rlvr, ctx.model, ctx.device, ctx.task
-    tokenizer = task.tokenizer
     train = task.examples("train")
     reward_fn = task.reward(cfg.reward)
     reference = None
@@ -73,7 +72,7 @@ def train_rlvr(ctx: Context) -> dict:
     )
     generator = torch.Generator().manual_seed(ctx.config.seed)
     stream = question_stream(task, cfg, ctx.config.seed)
-    state = {"step": 0, "best_accuracy": -1.0, "best_step": 0}
+    state = {"step": 0, "best_score": -math.inf, "best_step": 0}
     if ctx.resume_from is not None:
         saved = load_trainer_state(ctx.resume_from)
         optimizer.load_state_dict(saved["optimizer"])
@@ -105,7 +104,7 @@ def train_rlvr(ctx: Context) -> dict:
         )
 
     if ctx.resume_from is None and cfg.keep_best:  # the starting point is the first "best"
-        state["best_accuracy"] = evaluate_heldout(ctx, "rlvr", 0)["accuracy"]["overall"]
+        state["best_score"] = evaluate_heldout(ctx, "rlvr", 0)["selection"]
         checkpoint(0, tag="best")
     bar = tqdm(total=cfg.steps, initial=state["step"], desc="rlvr", disable=not ctx.config.progress)
     for step in range(state["step"] + 1, cfg.steps + 1):
@@ -120,7 +119,6 @@ def train_rlvr(ctx: Context) -> dict:
             sampling,
             generator,
             device,
-            tokenizer,
         )
         state["step"] = step
         bar.update(1)
@@ -129,14 +127,14 @@ def train_rlvr(ctx: Context) -> dict:
             bar.set_postfix(reward=f"{metrics['reward_mean']:.3f}")
         last = step == cfg.steps
         if eval_clock(step) or last:
-            accuracy = evaluate_heldout(ctx, "rlvr", step)["accuracy"]["overall"]
-            if cfg.keep_best and accuracy > state["best_accuracy"]:
-                state.update(best_accuracy=accuracy, best_step=step)
+            score = evaluate_heldout(ctx, "rlvr", step)["selection"]
+            if cfg.keep_best and score > state["best_score"]:
+                state.update(best_score=score, best_step=step)
                 checkpoint(step, tag="best")
         if save_clock(step) or last:
             checkpoint(step)
     bar.close()
-    return {k: state[k] for k in ("step", "best_accuracy", "best_step")}
+    return {k: state[k] for k in ("step", "best_score", "best_step")}
 
 
 def grpo_step(
@@ -150,21 +148,12 @@ def grpo_step(
     sampling,
     generator,
     device,
-    tokenizer,
 ) -> dict:
     """One RL step: sample, score, advantages, mini-batch clipped updates. Returns metrics."""
     loss_cfg, group_size = cfg.loss, cfg.group_size
     timer = time.perf_counter()
     model.eval()
-    samples = sample(
-        model,
-        [e.question_ids for e in examples],
-        sampling,
-        group_size=group_size,
-        stop_ids=[tokenizer.eos_id],
-        pad_id=tokenizer.pad_id,
-        generator=generator,
-    )
+    samples = task.generate(model, examples, sampling, group_size=group_size, generator=generator)
     sample_seconds = time.perf_counter() - timer
     expanded = [e for e in examples for _ in range(group_size)]  # [B*G], group-contiguous
     predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), expanded)]
@@ -174,9 +163,12 @@ def grpo_step(
     )  # [B*G]
     terms = task.score(predictions, expanded)
     advantages = group_advantages(rewards, group_size, cfg.advantage_scale, cfg.baseline)  # [B*G]
+    # the forward attends to every response token; loss, entropy and KL only count the tokens
+    # the model chose (not inserted ones) of responses that are not masked as truncated
     mask = samples.response_mask  # [B*G, Lr]
+    loss_mask = samples.loss_mask
     if cfg.mask_truncated:
-        mask = truncation_mask(samples.finished, mask)
+        loss_mask = truncation_mask(samples.finished, loss_mask)
     flat = zero_variance_groups(rewards, group_size)  # [B*G]
     groups = list(range(len(examples)))
     if cfg.skip_zero_variance:
@@ -217,7 +209,7 @@ def grpo_step(
                 logp,
                 logp.detach() if logp_old is None else logp_old,
                 advantages[rows].to(device),
-                batch[3],
+                loss_mask[rows].to(device),
                 loss_cfg,
                 logp_ref=logp_ref,
                 entropy=entropy,
@@ -230,7 +222,7 @@ def grpo_step(
             for key, value in stats.items():
                 stats_sum[key] = stats_sum.get(key, 0.0) + float(value)
     seconds = time.perf_counter() - timer
-    lengths = samples.response_mask.sum(1)
+    lengths = samples.loss_mask.sum(1)
     metrics = {
         "reward_mean": float(rewards.mean()),
         "reward_std": float(rewards.std()) if len(rewards) > 1 else 0.0,

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_world.core.protocols import Example, Reward
+from rlvr_world.core.sampler import Samples, SamplingConfig, sample
 from rlvr_world.domains.textgame.data import Transition
 from rlvr_world.domains.textgame.prompts import answer_text, question_text
 from rlvr_world.domains.textgame.rewards import make_reward, score_response
@@ -68,6 +69,26 @@ class TextGameTask:
             raise KeyError(f"unknown split {split!r}; known: {', '.join(self._examples)}")
         return self._examples[split]
 
+    def generate(
+        self,
+        model,
+        examples: Sequence[Example],
+        config: SamplingConfig,
+        *,
+        group_size: int = 1,
+        generator=None,
+    ) -> Samples:
+        """Free-form answers up to EOS (or the length limit)."""
+        return sample(
+            model,
+            [e.question_ids for e in examples],
+            config,
+            group_size=group_size,
+            stop_ids=[self.tokenizer.eos_id],
+            pad_id=self.tokenizer.pad_id,
+            generator=generator,
+        )
+
     def decode(self, response_ids: Sequence[int], context: Mapping[str, Any] | None = None) -> str:
         return self.tokenizer.decode(response_ids)
 
@@ -83,6 +104,7 @@ class TextGameTask:
     def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
         """Held-out metrics: accuracy per split (the paper's table) and mean reward terms."""
         out: dict[str, Any] = {"accuracy": accuracy_by_split(scores, examples)}
+        out["selection"] = out["accuracy"]["overall"]
         for key in ("parsed", "item_acc", "score_acc", "task_specific"):
             values = [s[key] for s in scores if key in s]
             out[key] = sum(values) / len(values) if values else math.nan
