@@ -6,6 +6,7 @@ rlvr-world train mle  --preset P [--out DIR] [--config F.yaml] [--resume] [key=v
 rlvr-world train rlvr --preset P --init RUN [--out DIR] [--resume] [key=value ...]
 rlvr-world eval RUN [--split test] [--checkpoint best|latest|NAME]
 rlvr-world score textgame --data F --predictions F --reward R [--compat C] --out F
+rlvr-world score video --pred P.npz --target T.npz [--lpips-net vgg|alex] --out S.json
 rlvr-world report RUN [RUN ...] [--out F.html]
 rlvr-world bench textgame|throughput --out F.json
 rlvr-world config [--preset P]                    resolved config with field docs
@@ -73,7 +74,7 @@ def cmd_data(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from rlvr_world.train.pipeline import load_run_config, run_mle, run_rlvr
+    from rlvr_world.train.pipeline import load_run_config, run_mle, run_rlvr, run_tokenizer
 
     if args.resume:
         if not args.out:
@@ -82,7 +83,9 @@ def cmd_train(args) -> int:
     else:
         config = _config(args)
     out = Path(args.out) if args.out else _default_out(args.phase, args.preset)
-    if args.phase == "mle":
+    if args.phase == "tokenizer":
+        run = run_tokenizer(config, out)
+    elif args.phase == "mle":
         run = run_mle(config, out, resume=args.resume, init=args.init)
     else:
         run = run_rlvr(config, args.init, out, resume=args.resume)
@@ -106,6 +109,27 @@ def cmd_score(args) -> int:
         args.data, args.predictions, reward=args.reward, compat=args.compat, out=args.out
     )
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_score_video(args) -> int:
+    from rlvr_world.video.metrics import load_frames, score_frames
+
+    pred, target = load_frames(args.pred), load_frames(args.target)
+    if pred.shape != target.shape:
+        raise ValueError(
+            f"field 'frames' shapes differ: {args.pred} {pred.shape}, {args.target} {target.shape}"
+        )
+    scores = score_frames(pred, target, lpips_net=args.lpips_net)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(scores, indent=2) + "\n")
+    mean = scores["mean"]
+    print(
+        f"{len(scores['per_frame'])} frames: mae {mean['mae']:.4f} mse {mean['mse']:.4f} "
+        f"psnr {mean['psnr']:.2f} ssim {mean['ssim']:.4f} lpips({args.lpips_net}) "
+        f"{mean['lpips']:.4f} -> {out}"
+    )
     return 0
 
 
@@ -156,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("quickstart", help="the embedded default: data -> MLE -> RLVR -> report")
     p.add_argument("--out", help="output folder (default runs/<time>-textgame-quickstart)")
-    p.add_argument("--domain", default="textgame", choices=["textgame"])
+    p.add_argument("--domain", default="textgame", choices=["robot", "textgame"])
     p.add_argument("--preset", help="preset (default: the domain's quickstart preset)")
     p.add_argument("overrides", nargs="*", help="key=value overrides for both phases")
     p.set_defaults(func=cmd_quickstart)
@@ -168,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", help="train a world model")
-    p.add_argument("phase", choices=["mle", "rlvr"])
+    p.add_argument("phase", choices=["tokenizer", "mle", "rlvr"])
     with_preset(p)
     p.add_argument("--out", help="run folder (default runs/<time>-<preset>-<phase>)")
     p.add_argument("--init", help="the run to start from (rlvr: required; mle: continue a run)")
@@ -182,13 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("score", help="score any model's answers offline")
-    p.add_argument("domain", choices=["textgame"])
+    score = p.add_subparsers(dest="domain", required=True)
+    p = score.add_parser("textgame", help="rewards of text-game answers")
     p.add_argument("--data", required=True, help="ByteSized32 jsonl or RL parquet")
     p.add_argument("--predictions", required=True, help='jsonl of {"id", "response"}')
     p.add_argument("--reward", default="binary", choices=["binary", "task_specific"])
     p.add_argument("--compat", default="fixed", choices=["fixed", "reference"])
     p.add_argument("--out", required=True, help='jsonl of {"id", "reward", "split"}')
     p.set_defaults(func=cmd_score)
+    p = score.add_parser("video", help="pixel metrics of predicted frames against targets")
+    p.add_argument("--pred", required=True, help="npz with `frames` uint8 N x H x W x 3")
+    p.add_argument("--target", required=True, help="npz with `frames` of the same shape")
+    p.add_argument("--lpips-net", default="vgg", choices=["vgg", "alex"])
+    p.add_argument("--out", required=True, help='JSON of {"per_frame": [...], "mean": {...}}')
+    p.set_defaults(func=cmd_score_video)
 
     p = sub.add_parser("report", help="HTML report of one or more runs")
     p.add_argument("runs", nargs="+")

@@ -45,25 +45,38 @@ def evaluate(
     *,
     batch_size: int = 64,
     max_new_tokens: int = 160,
+    temperature: float = 0.0,
+    top_k: int = 0,
+    seed: int = 1234,
     progress=None,
-) -> tuple[dict, list[dict]]:
-    """Greedy-decode `examples`, score them with the task.
+) -> tuple[dict, list[dict], list]:
+    """Decode `examples` (greedy by default; sampled from a fixed seed with temperature > 0),
+    score them with the task.
 
     -> (summary metrics from `task.summarize`, one record per example:
-    {"id", "split", "response", "scores"}).
+    {"id", "split", "response", "scores"} (response: `task.describe(prediction)` when the task
+    defines it, for predictions that are not plain data), the predictions themselves).
     """
+    generator = torch.Generator().manual_seed(seed) if temperature > 0 else None
     responses = generate(
         model,
         task,
         examples,
         batch_size=batch_size,
-        config=SamplingConfig(max_new_tokens=max_new_tokens, temperature=0.0),
+        config=SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k),
+        generator=generator,
         progress=progress,
     )
     predictions = [task.decode(r, e.context) for r, e in zip(responses, examples)]
     scores = task.score(predictions, examples)
+    describe = getattr(task, "describe", lambda prediction: prediction)
     records = [
-        {"id": e.context.get("id"), "split": e.context.get("split"), "response": p, "scores": s}
+        {
+            "id": e.context.get("id"),
+            "split": e.context.get("split"),
+            "response": describe(p),
+            "scores": s,
+        }
         for e, p, s in zip(examples, predictions, scores)
     ]
-    return task.summarize(scores, examples), records
+    return task.summarize(scores, examples), records, predictions

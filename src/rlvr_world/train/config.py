@@ -195,8 +195,102 @@ class EvalConfig:
     """Questions per greedy-decoding batch."""
     max_new_tokens: int = 160
     """Response length limit at evaluation."""
+    temperature: float = 0.0
+    """Decoding temperature at evaluation: 0 = greedy (language, SPEC §2); video uses 1.0."""
+    top_k: int = 0
+    """Top-k at evaluation (0 = off; the paper's video evaluation uses 100)."""
+    seed: int = 1234
+    """Seed of evaluation sampling (when temperature > 0), the same for every evaluation."""
     num_samples_saved: int = 24
     """Predictions written to `samples.jsonl` for the report."""
+
+
+@dataclass
+class VideoConfig:
+    """Video world models (domain `robot`): episodes, prediction setup and pixel reward."""
+
+    tasks: tuple[str, ...] = ()
+    """Robot tasks to simulate (empty = all registered tasks)."""
+    train_episodes_per_task: int = 48
+    """Simulated training episodes per task."""
+    valid_episodes_per_task: int = 4
+    """Simulated validation episodes per task (model selection)."""
+    test_episodes_per_task: int = 8
+    """Simulated test episodes per task (final figures)."""
+    max_episode_steps: int = 24
+    """Step limit of a simulated episode."""
+    frame_size: int = 64
+    """Frames are square, this many pixels a side."""
+    policy_noise: tuple[float, ...] = (0.0, 0.3, 0.6)
+    """Noise levels of the scripted expert; episodes cycle through them (varied quality)."""
+    data_path: str | None = None
+    """A folder of RT-1 style `.npz` episodes to use instead of simulating (sorted; every
+    100th is test)."""
+    mode: str = "single"
+    """`single` (4 context frames + actions -> next frame) or `multi` (interactive rollout)."""
+    context_frames: int = 4
+    """Single-step: frames (each with its action) in the question."""
+    rollout_frames: int = 8
+    """Multi-step: frames in a rollout; the first is given, the rest are predicted."""
+    stride: int = 2
+    """Start a prediction window every this many steps of an episode."""
+    tokenizer_path: str | None = None
+    """Reuse a trained frame tokenizer folder (from `rlvr-world train tokenizer`)."""
+    reward_weights: tuple[tuple[str, float], ...] = (("mae", 1.0), ("lpips", 1.0))
+    """Reward = -(sum of weight * term) per frame; terms: mae, mse, lpips (SPEC §5)."""
+    reward_aggregate: str = "mean"
+    """Over a sample's predicted frames: `mean`, `last` or `discounted`."""
+    lpips_net: str = "vgg"
+    """LPIPS backbone of the evaluation metrics: `vgg` (the paper) or `alex`."""
+    reward_lpips_net: str = "vgg"
+    """LPIPS backbone of the training reward (`alex` is ~20x cheaper on a CPU)."""
+
+    def __post_init__(self) -> None:
+        _choice(self, "video", "mode", ("single", "multi"))
+        _choice(self, "video", "reward_aggregate", ("mean", "last", "discounted"))
+        _choice(self, "video", "lpips_net", ("vgg", "alex"))
+        _choice(self, "video", "reward_lpips_net", ("vgg", "alex"))
+        _positive(self, "video", "max_episode_steps", "frame_size", "context_frames", "stride")
+        if self.rollout_frames < 2:
+            raise ConfigError(f"video.rollout_frames must be >= 2, got {self.rollout_frames}")
+        self.reward_weights = tuple((str(k), float(v)) for k, v in self.reward_weights)
+        unknown = [k for k, _ in self.reward_weights if k not in ("mae", "mse", "lpips")]
+        if unknown:
+            raise ConfigError(
+                f"video.reward_weights: unknown terms {unknown}; known: mae, mse, lpips"
+            )
+
+
+@dataclass
+class TokenizerConfig:
+    """The frame tokenizer: an FSQ autoencoder trained with L1 + LPIPS."""
+
+    levels: tuple[int, ...] = (7, 5, 5, 5, 5)
+    """FSQ levels (their product is the codebook size: 4375, as in the paper)."""
+    channels: tuple[int, ...] = (32, 64, 96)
+    """Encoder widths per downsampling stage (3 stages = 8x: 64 tokens a 64 x 64 frame)."""
+    blocks_per_stage: int = 1
+    """Residual blocks per resolution."""
+    steps: int = 1500
+    """Optimiser steps."""
+    batch_size: int = 32
+    """Frames per step."""
+    lr: float = 2e-3
+    """Peak learning rate (AdamW, cosine decay to 10%)."""
+    perceptual_weight: float = 0.5
+    """Weight of the LPIPS term beside L1."""
+    perceptual_net: str = "alex"
+    """LPIPS backbone for the training loss (`alex` is ~10x cheaper than `vgg` on a CPU)."""
+    eval_every: int = 500
+    """Held-out PSNR/LPIPS every this many steps (0 = only at the end)."""
+    eval_frames: int = 256
+    """Held-out frames for the reconstruction figures."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "tokenizer", "steps", "batch_size", "eval_frames", "blocks_per_stage")
+        _choice(self, "tokenizer", "perceptual_net", ("vgg", "alex"))
+        if not self.channels or any(int(c) <= 0 for c in self.channels):
+            raise ConfigError(f"tokenizer.channels must be positive widths, got {self.channels}")
 
 
 @dataclass
@@ -218,6 +312,8 @@ class RunConfig:
     mle: MLEConfig = field(default_factory=MLEConfig)
     rlvr: RLVRConfig = field(default_factory=RLVRConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
 
 
 def _positive(obj: Any, section: str, *names: str) -> None:

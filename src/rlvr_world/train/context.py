@@ -15,7 +15,14 @@ from rlvr_world.core.seeding import seed_everything
 from rlvr_world.train.config import RunConfig, to_dict
 from rlvr_world.train.run import Logger, read_config, write_config
 
-DOMAINS = Registry("domain", {"textgame": "rlvr_world.domains.textgame.setup:prepare_task"})
+DOMAINS = Registry(
+    "domain",
+    {
+        "textgame": "rlvr_world.domains.textgame.setup:prepare_task",
+        "robot": "rlvr_world.domains.robot.setup:prepare_task",
+    },
+)
+"""Domain name -> `prepare_task(config, run_dir, init_dir=None, log=None) -> Task`."""
 
 
 @dataclass
@@ -36,6 +43,13 @@ class Context:
 def plain(config: RunConfig) -> dict:
     """The config as plain JSON types (tuples -> lists)."""
     return json.loads(json.dumps(to_dict(config)))
+
+
+def has_model(run: Path) -> bool:
+    """Does the run hold a model checkpoint (`best` or a `latest` one)?"""
+    return (run / "checkpoints" / "best").is_dir() or latest_checkpoint(
+        run / "checkpoints"
+    ) is not None
 
 
 def initial_checkpoint(run: Path) -> Path:
@@ -69,24 +83,24 @@ def prepare(
     torch.set_num_threads(config.threads)
     seed_everything(config.seed)
     init_dir = Path(init) if init else None
+    logger = Logger(run_dir)
     task = DOMAINS.get(config.data.domain)(
-        config.data,
+        config,
         run_dir,
-        config.seed,
         init_dir=init_dir if not (run_dir / "tokenizer").exists() else None,
-        compat=config.rlvr.compat,
+        log=lambda step, metrics: logger.log("tokenizer", step, metrics),
     )
     tokenizer = task.tokenizer
     device = torch.device(config.device)
     resume_from = latest_checkpoint(run_dir / "checkpoints") if resume else None
     if resume_from is not None:
         model = load_model(resume_from / "model")
-    elif init_dir is not None:
+    elif init_dir is not None and has_model(init_dir):
         model = load_model(initial_checkpoint(init_dir) / "model")
-    else:
+    else:  # a new model (an init run without one, e.g. a tokenizer run, gives data + tokenizer)
         model = build_llama(
             config.model, tokenizer.vocab_size, tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id
         )
     model.to(device)
     write_config(run_dir, {**plain(config), "init": str(init_dir) if init_dir else None})
-    return Context(config, run_dir, task, model, Logger(run_dir), device, resume_from, init_dir)
+    return Context(config, run_dir, task, model, logger, device, resume_from, init_dir)

@@ -63,12 +63,15 @@ def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
     examples = ctx.task.examples("valid")
     if ctx.config.eval.max_examples:
         examples = examples[: ctx.config.eval.max_examples]
-    summary, _ = evaluate(
+    summary, _, _ = evaluate(
         ctx.model,
         ctx.task,
         examples,
         batch_size=ctx.config.eval.batch_size,
         max_new_tokens=ctx.config.eval.max_new_tokens,
+        temperature=ctx.config.eval.temperature,
+        top_k=ctx.config.eval.top_k,
+        seed=ctx.config.eval.seed,
     )
     flat = {
         f"{group}_{k}": v

@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from rlvr_world.core.model import load_model
 from rlvr_world.train.config import RunConfig, from_dict
+from rlvr_world.train.config import to_dict as plain_config
 from rlvr_world.train.context import initial_checkpoint, prepare
 from rlvr_world.train.run import read_config, write_json
 
@@ -45,6 +46,35 @@ def run_rlvr(
     return ctx.run_dir
 
 
+def run_tokenizer(config: RunConfig, out: str | Path) -> Path:
+    """Episodes and the frame tokenizer of a video domain, no world model yet: a run that
+    `train mle --init` can start from. Writes `train_result.json` with the reconstruction
+    figures on held-out frames."""
+    from rlvr_world.train.context import DOMAINS
+    from rlvr_world.train.run import Logger, write_config
+
+    out = Path(out)
+    if (out / "tokenizer").exists():
+        raise FileExistsError(f"{out} already holds a tokenizer; choose another --out")
+    if config.data.domain == "textgame":
+        raise ValueError(
+            "train tokenizer is for video domains (data.domain=robot); the text "
+            "tokenizer is trained with the data of every text run"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    write_config(out, {**json.loads(json.dumps(plain_config(config))), "init": None})
+    logger = Logger(out)
+    try:
+        DOMAINS.get(config.data.domain)(
+            config, out, log=lambda step, metrics: logger.log("tokenizer", step, metrics)
+        )
+    finally:
+        logger.close()
+    figures = json.loads((out / "tokenizer" / "eval.json").read_text())
+    write_json(out / "train_result.json", {"phase": "tokenizer", **figures})
+    return out
+
+
 def load_run_config(run: str | Path) -> RunConfig:
     values = read_config(run)
     values.pop("init", None)
@@ -61,7 +91,7 @@ def evaluate_run(
 
     run = Path(run)
     config = load_run_config(run)
-    task = DOMAINS.get(config.data.domain)(config.data, run, config.seed, compat=config.rlvr.compat)
+    task = DOMAINS.get(config.data.domain)(config, run)
     if checkpoint == "best":
         path = initial_checkpoint(run)
     elif checkpoint == "latest":
@@ -74,12 +104,15 @@ def evaluate_run(
     examples = task.examples(split)
     start = time.perf_counter()
     with tqdm(total=len(examples), desc=f"eval {run.name}", disable=not progress) as bar:
-        summary, records = evaluate(
+        summary, records, predictions = evaluate(
             model,
             task,
             examples,
             batch_size=config.eval.batch_size,
             max_new_tokens=config.eval.max_new_tokens,
+            temperature=config.eval.temperature,
+            top_k=config.eval.top_k,
+            seed=config.eval.seed,
             progress=bar,
         )
     summary.update(split=split, checkpoint=path.name, seconds=time.perf_counter() - start)
@@ -87,4 +120,8 @@ def evaluate_run(
     with (run / "samples.jsonl").open("w") as handle:
         for record in records:
             handle.write(json.dumps(record) + "\n")
+    save_predictions = getattr(task, "save_predictions", None)  # e.g. frames for the report
+    if save_predictions is not None:
+        count = config.eval.num_samples_saved
+        save_predictions(predictions[:count], examples[:count], run / "predictions.npz")
     return summary

@@ -40,6 +40,116 @@ PRESETS: dict[str, dict] = {
         },
         "progress": False,
     },
+    # The video world model on a CPU: 64 x 64 frames, 64 tokens a frame, single-step
+    # prediction (4 context frames); `video.mode=multi` for the interactive rollout.
+    "robot-tiny": {
+        "data": {"domain": "robot"},
+        "video": {
+            "train_episodes_per_task": 24,
+            "valid_episodes_per_task": 2,
+            "test_episodes_per_task": 4,
+            "reward_lpips_net": "alex",
+        },
+        "tokenizer": {"steps": 1200, "eval_every": 400, "eval_frames": 128},
+        "model": {"hidden_size": 128, "num_layers": 4, "num_heads": 4, "intermediate_size": 384},
+        "mle": {
+            "steps": 800,
+            "batch_size": 16,
+            "micro_batch_size": 16,
+            "lr": 2e-3,
+            "eval_every": 200,
+            "save_every": 200,
+        },
+        "rlvr": {
+            "steps": 60,
+            "questions_per_step": 8,
+            "group_size": 8,
+            "mini_batch_size": 8,
+            "lr": 5e-5,
+            "reward": "mae_lpips",
+            "skip_zero_variance": False,
+            "loss": {"dual_clip": 3.0, "entropy_coef": 0.0},
+            "eval_every": 20,
+            "save_every": 20,
+        },
+        # SPEC §2: video is evaluated by sampling (temperature 1, top-k 100), not greedily
+        "eval": {"max_examples": 48, "batch_size": 32, "temperature": 1.0, "top_k": 100},
+    },
+    # Smoke tests: seconds.
+    "robot-debug": {
+        "data": {"domain": "robot"},
+        "video": {
+            "tasks": ["push"],
+            "train_episodes_per_task": 2,
+            "valid_episodes_per_task": 1,
+            "test_episodes_per_task": 1,
+            "max_episode_steps": 10,
+            "frame_size": 32,
+            "policy_noise": [0.0],
+            "context_frames": 2,
+            "rollout_frames": 3,
+            "stride": 4,
+            "reward_lpips_net": "alex",
+            "lpips_net": "alex",
+        },
+        "tokenizer": {
+            "levels": [5, 3],
+            "channels": [8, 8, 8],
+            "steps": 3,
+            "batch_size": 4,
+            "eval_every": 0,
+            "eval_frames": 4,
+        },
+        "model": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64},
+        "mle": {
+            "steps": 4,
+            "batch_size": 4,
+            "micro_batch_size": 2,
+            "eval_every": 2,
+            "save_every": 2,
+            "log_every": 1,
+            "warmup_steps": 1,
+        },
+        "rlvr": {
+            "steps": 2,
+            "questions_per_step": 2,
+            "group_size": 2,
+            "mini_batch_size": 1,
+            "reward": "mae_lpips",
+            "eval_every": 1,
+            "save_every": 1,
+        },
+        "eval": {"max_examples": 2, "temperature": 1.0, "top_k": 100},
+        "progress": False,
+    },
+    # The paper's video settings (SPEC §2, §5): G=16, lr 5e-5, 128 questions / 32 per
+    # mini-batch, dual-clip 3, no entropy bonus, ~150 steps; meant for a GPU and real RT-1
+    # episodes (`video.data_path`). 128 x 128 frames at 16x downsampling: 64 tokens a frame.
+    "robot-paper": {
+        "device": "cuda",
+        "data": {"domain": "robot"},
+        "video": {"frame_size": 128, "train_episodes_per_task": 1000, "test_episodes_per_task": 50},
+        "tokenizer": {"channels": [64, 128, 256, 256], "steps": 50000, "batch_size": 64},
+        "model": {
+            "hidden_size": 768,
+            "num_layers": 12,
+            "num_heads": 12,
+            "intermediate_size": 3072,
+            "max_positions": 2048,
+        },
+        "mle": {"steps": 100000, "batch_size": 64, "micro_batch_size": 16, "lr": 3e-4},
+        "rlvr": {
+            "steps": 150,
+            "questions_per_step": 128,
+            "group_size": 16,
+            "mini_batch_size": 32,
+            "lr": 5e-5,
+            "reward": "mae_lpips",
+            "skip_zero_variance": False,
+            "loss": {"dual_clip": 3.0, "entropy_coef": 0.0},
+        },
+        "eval": {"temperature": 1.0, "top_k": 100},
+    },
     # Smoke tests: seconds.
     "textgame-debug": {
         "data": {

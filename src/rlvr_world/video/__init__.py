@@ -1,0 +1,1 @@
+"""Video modality: frames <-> tokens, action bins, pixel metrics and rewards on frames."""

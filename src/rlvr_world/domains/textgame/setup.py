@@ -53,14 +53,11 @@ def load_splits(data_config, seed: int) -> dict[str, list]:
     return {"train": train, "valid": valid, "test": load_transitions(data_config.test_path)}
 
 
-def prepare_task(
-    data_config,
-    run_dir: Path,
-    seed: int,
-    init_dir: Path | None = None,
-    compat: str = "fixed",
-) -> TextGameTask:
-    """The run's task. With `init_dir` (a previous run), reuse its data and tokenizer."""
+def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) -> TextGameTask:
+    """The run's task (`config` is a `RunConfig`). With `init_dir` (a previous run), reuse its
+    data and tokenizer."""
+    data_config, seed, compat = config.data, config.seed, config.rlvr.compat
+    run_dir = Path(run_dir)
     data_dir = run_dir / "data"
     if init_dir is not None:
         splits = {s: load_transitions(init_dir / "data" / f"{s}.jsonl") for s in SPLITS}

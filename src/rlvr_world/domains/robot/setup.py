@@ -1,0 +1,141 @@
+"""Build the robot task of a run: episodes (simulated or loaded), frame tokenizer, examples.
+
+A run folder holds `data/{train,valid,test}/episode_*.npz` and `tokenizer/` (the FSQ
+autoencoder and the action bins). A run started from another (`init_dir`) reuses both; a new
+run simulates (or loads `video.data_path`) and trains the tokenizer, unless
+`video.tokenizer_path` names one to reuse.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from rlvr_world.domains.robot.data import load_episodes, save_episodes
+from rlvr_world.domains.robot.policies import collect_episodes, make_policy
+from rlvr_world.domains.robot.sim import TASKS
+from rlvr_world.domains.robot.task import RobotTask
+from rlvr_world.video.tokenizer import VideoTokenizer
+from rlvr_world.video.training import train_frame_tokenizer
+
+SPLITS = ("train", "valid", "test")
+# Each split's episodes come from their own seeds, so no episode is shared between splits.
+SEED_OFFSETS = {"train": 0, "valid": 2_000_003, "test": 1_000_003}
+VALID_FRACTION = 0.1
+
+
+def simulate(video, seed: int) -> dict[str, list]:
+    """Episodes of the scripted expert at each noise level in `video.policy_noise`, for each
+    task: varied quality, as a dataset of real robot episodes has."""
+    tasks = list(video.tasks) or sorted(TASKS)
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise ValueError(f"video.tasks: unknown tasks {unknown}; known: {', '.join(sorted(TASKS))}")
+    counts = {
+        "train": video.train_episodes_per_task,
+        "valid": video.valid_episodes_per_task,
+        "test": video.test_episodes_per_task,
+    }
+    noises = list(video.policy_noise) or [0.0]
+    out: dict[str, list] = {}
+    for split in SPLITS:
+        episodes = []
+        for task_index, task in enumerate(tasks):
+            for noise_index, noise in enumerate(noises):
+                # episodes of this task spread over the noise levels as evenly as possible
+                count = counts[split] // len(noises) + (noise_index < counts[split] % len(noises))
+                run_seed = seed + SEED_OFFSETS[split] + 10_007 * task_index + 101 * noise_index
+                episodes += collect_episodes(
+                    task,
+                    count,
+                    make_policy("expert", task, noise=noise),
+                    seed=run_seed,
+                    max_steps=video.max_episode_steps,
+                    size=video.frame_size,
+                )
+        out[split] = episodes
+    return out
+
+
+def load_splits(video, seed: int) -> dict[str, list]:
+    """Episodes from `video.data_path` (sorted files; every 100th is test; a fixed 10% of the
+    rest is held out for validation), else simulated."""
+    if not video.data_path:
+        return simulate(video, seed)
+    train = load_episodes(video.data_path, split="train")
+    held = set(
+        random.Random(seed).sample(range(len(train)), max(1, int(len(train) * VALID_FRACTION)))
+    )
+    return {
+        "train": [e for i, e in enumerate(train) if i not in held],
+        "valid": [e for i, e in enumerate(train) if i in held],
+        "test": load_episodes(video.data_path, split="test"),
+    }
+
+
+def _frames(episodes: list[dict]) -> np.ndarray:
+    return np.concatenate([np.asarray(e["image"]) for e in episodes]) if episodes else np.zeros(0)
+
+
+def prepare_tokenizer(config, run_dir: Path, splits: dict[str, list], log=None) -> VideoTokenizer:
+    """The run's frame tokenizer: reused from `video.tokenizer_path`, else trained here on the
+    training frames (reconstruction figures on validation frames -> `tokenizer/eval.json`)."""
+    if config.video.tokenizer_path:
+        return VideoTokenizer.load(config.video.tokenizer_path)
+    tokenizer, figures = train_frame_tokenizer(
+        _frames(splits["train"]),
+        _frames(splits["valid"] or splits["test"]),
+        [np.asarray(e["action"]) for e in splits["train"]],
+        config.tokenizer,
+        frame_size=config.video.frame_size,
+        seed=config.seed,
+        log=log,
+        progress=config.progress,
+    )
+    tokenizer.save(run_dir / "tokenizer")
+    (run_dir / "tokenizer" / "eval.json").write_text(json.dumps(figures, indent=2))
+    return tokenizer
+
+
+def prepare_episodes(config, run_dir: Path, init_dir: Path | None = None) -> dict[str, list]:
+    """The run's episodes: from `init_dir`, from this run folder (resume), or new."""
+    for source in (init_dir, run_dir):
+        if source is not None and (source / "data" / "train").is_dir():
+            splits = {s: load_episodes(source / "data" / s) for s in SPLITS}
+            if source != run_dir:
+                for split, episodes in splits.items():
+                    save_episodes(episodes, run_dir / "data" / split)
+            return splits
+    splits = load_splits(config.video, config.seed)
+    for split, episodes in splits.items():
+        save_episodes(episodes, run_dir / "data" / split)
+    return splits
+
+
+def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) -> RobotTask:
+    """The run's task (episodes + tokenizer + examples). `config` is a `RunConfig`."""
+    run_dir = Path(run_dir)
+    splits = prepare_episodes(config, run_dir, init_dir)
+    for source in (init_dir, run_dir):
+        if source is not None and (source / "tokenizer" / "autoencoder.json").exists():
+            tokenizer = VideoTokenizer.load(source / "tokenizer")
+            if source != run_dir:
+                tokenizer.save(run_dir / "tokenizer")
+            break
+    else:
+        tokenizer = prepare_tokenizer(config, run_dir, splits, log=log)
+    video = config.video
+    return RobotTask(
+        splits,
+        tokenizer,
+        mode=video.mode,
+        context_frames=video.context_frames,
+        rollout_frames=video.rollout_frames,
+        stride=video.stride,
+        reward_weights=dict(video.reward_weights),
+        reward_aggregate=video.reward_aggregate,
+        lpips_net=video.lpips_net,
+    )

@@ -1,0 +1,301 @@
+"""The robot video-prediction task: episodes -> token examples -> frames scored on pixels.
+
+Two setups (SPEC §5), for frame tokens f (K ids each) and action tokens a (D ids each):
+
+- single-step: question = [f_1 a_1][f_2 a_2][f_3 a_3][f_4 a_4] BOS, response = f_5;
+- multi-step:  question = [f_1 a_1], response = f_2 [a_2] f_3 [a_3] ... f_R, generated span by
+  span with the true actions inserted (`core.rollout`); action tokens carry no loss.
+
+Predictions are decoded frames; references are the *true* frames (not their reconstructions),
+so the tokenizer's own error counts against every model alike.
+
+Legend: F predicted frames of an example, K tokens a frame, D action dimensions, R rollout.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlvr_world.core.protocols import Example
+from rlvr_world.core.rollout import inserts_from_lists, rollout
+from rlvr_world.core.sampler import Samples, SamplingConfig, sample
+from rlvr_world.video.autoencoder import float_to_frames, frames_to_float
+from rlvr_world.video.metrics import frame_metrics
+from rlvr_world.video.rewards import (
+    WORST,
+    frame_reward,
+    frame_weights,
+    minimum_reward,
+    repetition,
+)
+
+METRICS = ("mae", "mse", "psnr", "ssim", "lpips")
+
+
+class RobotTask:
+    """`core.protocols.Task` for next-frame(s) prediction on robot episodes.
+
+    episodes: split -> list of {"image": uint8 [T, H, W, 3], "action": float [T, D], ...}.
+    Examples carry reference = true frames uint8 [F, H, W, 3] and context = {"id", "split"
+    (the robot task name), "actions"} (multi-step: the inserted action tokens).
+    """
+
+    name = "robot"
+
+    def __init__(
+        self,
+        episodes: Mapping[str, Sequence[Mapping[str, Any]]],
+        tokenizer,
+        mode: str = "single",
+        context_frames: int = 4,
+        rollout_frames: int = 8,
+        stride: int = 2,
+        reward_weights: Mapping[str, float] | None = None,
+        reward_aggregate: str = "mean",
+        lpips_net: str = "vgg",
+    ) -> None:
+        if mode not in ("single", "multi"):
+            raise ValueError(f"mode must be 'single' or 'multi', got {mode!r}")
+        self.tokenizer = tokenizer
+        self.mode = mode
+        self.context_frames = context_frames
+        self.rollout_frames = rollout_frames
+        self.stride = stride
+        self.reward_weights = dict(reward_weights or {"mae": 1.0, "lpips": 1.0})
+        self.reward_aggregate = reward_aggregate
+        self.lpips_net = lpips_net
+        self.episodes = {split: list(items) for split, items in episodes.items()}
+        self._examples = {split: self.encode(items, split) for split, items in episodes.items()}
+
+    # ----------------------------------------------------------------- examples
+    @property
+    def predicted_frames(self) -> int:
+        return 1 if self.mode == "single" else self.rollout_frames - 1
+
+    def encode(self, episodes: Sequence[Mapping[str, Any]], split: str = "") -> list[Example]:
+        tok = self.tokenizer
+        examples = []
+        for number, episode in enumerate(episodes):
+            frames, actions = np.asarray(episode["image"]), np.asarray(episode["action"])
+            frame_ids = tok.encode_frames(frames)  # [T, K]
+            action_ids = tok.encode_actions(actions)  # [T, D]
+            name = str(episode.get("task", "robot"))
+            window = self.context_frames + 1 if self.mode == "single" else self.rollout_frames
+            for start in range(0, len(frames) - window + 1, self.stride):
+                example_id = f"{split}/{number}/{start}"
+                if self.mode == "single":
+                    steps = range(start, start + self.context_frames)
+                    question = [i for t in steps for i in (*frame_ids[t], *action_ids[t])]
+                    question.append(tok.bos_id)
+                    target = start + self.context_frames
+                    examples.append(
+                        Example(
+                            question_ids=[int(i) for i in question],
+                            reference=frames[target : target + 1],
+                            context={
+                                "id": example_id,
+                                "split": name,
+                                "episode": [split, number],
+                                "start": start,
+                            },
+                            response_ids=[int(i) for i in frame_ids[target]],
+                        )
+                    )
+                else:
+                    last = start + self.rollout_frames
+                    question = [*frame_ids[start], *action_ids[start]]
+                    inserts = [[int(i) for i in action_ids[t]] for t in range(start + 1, last - 1)]
+                    response, mask = [], []
+                    for t in range(start + 1, last):
+                        response += [int(i) for i in frame_ids[t]]
+                        mask += [1] * tok.tokens_per_frame
+                        if t < last - 1:
+                            response += inserts[t - start - 1]
+                            mask += [0] * tok.action_tokens
+                    examples.append(
+                        Example(
+                            question_ids=[int(i) for i in question],
+                            reference=frames[start + 1 : last],
+                            context={
+                                "id": example_id,
+                                "split": name,
+                                "episode": [split, number],
+                                "start": start,
+                                "actions": inserts,
+                            },
+                            response_ids=response,
+                            loss_mask=mask,
+                        )
+                    )
+        return examples
+
+    def examples(self, split: str) -> list[Example]:
+        if split not in self._examples:
+            raise KeyError(f"unknown split {split!r}; known: {', '.join(self._examples)}")
+        return self._examples[split]
+
+    # ----------------------------------------------------------------- sampling
+    def generate(
+        self,
+        model,
+        examples: Sequence[Example],
+        config: SamplingConfig,
+        *,
+        group_size: int = 1,
+        generator: torch.Generator | None = None,
+    ) -> Samples:
+        """Exactly one frame's tokens per predicted frame, sampled among the visual codes
+        (`config.max_new_tokens` does not apply: the layout fixes the length)."""
+        tok = self.tokenizer
+        questions = [e.question_ids for e in examples]
+        if self.mode == "single":
+            fixed = SamplingConfig(
+                max_new_tokens=tok.tokens_per_frame,
+                temperature=config.temperature,
+                top_k=config.top_k,
+                top_p=config.top_p,
+            )
+            return sample(
+                model,
+                questions,
+                fixed,
+                group_size=group_size,
+                stop_ids=[],
+                pad_id=tok.pad_id,
+                allowed_ids=tok.visual_ids,
+                generator=generator,
+            )
+        return rollout(
+            model,
+            questions,
+            config,
+            span_length=tok.tokens_per_frame,
+            num_spans=self.predicted_frames,
+            insert=inserts_from_lists([e.context["actions"] for e in examples], group_size),
+            pad_id=tok.pad_id,
+            group_size=group_size,
+            allowed_ids=tok.visual_ids,
+            generator=generator,
+        )
+
+    # ----------------------------------------------------------------- reading and scoring
+    def frame_tokens(self, response_ids: Sequence[int]) -> np.ndarray:
+        """Response ids -> [F, K] frame tokens (inserted actions dropped; a short response is
+        padded with code 0, so decoding never fails)."""
+        tok = self.tokenizer
+        k, stride = tok.tokens_per_frame, tok.tokens_per_frame + tok.action_tokens
+        ids = list(response_ids)
+        rows = []
+        for f in range(self.predicted_frames):
+            span = ids[f * stride : f * stride + k]
+            rows.append(span + [0] * (k - len(span)))
+        return np.asarray(rows, dtype=np.int64)
+
+    def decode(self, response_ids: Sequence[int], context: Mapping[str, Any] | None = None) -> dict:
+        """-> {"frames": float [F, 3, H, W] in [0, 1], "tokens": int64 [F, K]}."""
+        tokens = self.frame_tokens(response_ids)
+        return {"frames": self.tokenizer.decode_frames(tokens), "tokens": tokens}
+
+    def describe(self, prediction: Mapping[str, Any]) -> dict:
+        """A prediction as plain data (for `samples.jsonl`): its frame tokens."""
+        return {"tokens": np.asarray(prediction["tokens"]).tolist()}
+
+    def context_frames_of(self, example: Example) -> np.ndarray:
+        """The true frames the question shows: uint8 [C, H, W, 3]."""
+        split, number = example.context["episode"]
+        start = example.context["start"]
+        count = self.context_frames if self.mode == "single" else 1
+        return np.asarray(self.episodes[split][number]["image"][start : start + count])
+
+    def save_predictions(self, predictions, examples, path) -> None:
+        """Frames for the report: `context` uint8 [N, C, H, W, 3], `target` and `prediction`
+        uint8 [N, F, H, W, 3], `ids` [N]."""
+        if not predictions:
+            return
+        np.savez_compressed(
+            path,
+            context=np.stack([self.context_frames_of(e) for e in examples]),
+            target=np.stack([np.asarray(e.reference) for e in examples]),
+            prediction=np.stack([float_to_frames(p["frames"]).numpy() for p in predictions]),
+            ids=np.asarray([str(e.context["id"]) for e in examples]),
+        )
+
+    def _targets(self, examples: Sequence[Example]) -> torch.Tensor:
+        return torch.stack([frames_to_float(e.reference) for e in examples])  # [B, F, 3, H, W]
+
+    def reward(self, name: str = "mae_lpips"):
+        """`mae_lpips` (SPEC §5: -(MAE + LPIPS) with this task's weights and aggregation), or
+        a single term: `mae`, `mse`, `lpips`."""
+        weights = self.reward_weights if name == "mae_lpips" else {name: 1.0}
+        if name != "mae_lpips" and name not in ("mae", "mse", "lpips"):
+            raise KeyError(f"unknown reward {name!r}; known: mae_lpips, mae, mse, lpips")
+        floor = minimum_reward(weights)
+
+        def reward_fn(predictions, references, contexts) -> list[float]:
+            try:
+                pred = [p.get("frames") if isinstance(p, Mapping) else None for p in predictions]
+                target = torch.stack([frames_to_float(r) for r in references])
+                result = frame_reward(
+                    pred,
+                    target,
+                    weights=weights,
+                    aggregate=self.reward_aggregate,
+                    lpips_net=self.lpips_net,
+                )
+                return [float(r) for r in result.rewards]
+            except (ValueError, RuntimeError, TypeError):  # a malformed batch: every sample loses
+                return [floor] * len(predictions)
+
+        return reward_fn
+
+    def score(self, predictions: Sequence[dict], examples: Sequence[Example]) -> list[dict]:
+        """Per example: each metric averaged over its predicted frames, the reward, and (multi-
+        step) whether its last two frames repeat."""
+        if not predictions:
+            return []
+        frames = torch.stack([p["frames"] for p in predictions])  # [B, F, 3, H, W]
+        targets = self._targets(examples)
+        b, f = frames.shape[:2]
+        values = frame_metrics(
+            frames.flatten(0, 1), targets.flatten(0, 1), lpips_net=self.lpips_net
+        )  # name -> [B*F]
+        per_example = {k: v.view(b, f).mean(1) for k, v in values.items()}
+        # the training reward from the same per-frame values (no second LPIPS pass)
+        over_frames = frame_weights(f, self.reward_aggregate)  # [F]
+        rewards = -sum(
+            weight * (values[term].view(b, f).clamp(max=WORST[term]) * over_frames).sum(1)
+            for term, weight in self.reward_weights.items()
+        )
+        repeats = repetition(np.stack([p["tokens"] for p in predictions])).repeats
+        return [
+            {
+                **{k: float(per_example[k][i]) for k in METRICS},
+                "reward": float(rewards[i]),
+                "repetition": float(repeats[i]),
+            }
+            for i in range(b)
+        ]
+
+    def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
+        """Mean metrics over the split (and per robot task), the repetition rate, and
+        `selection` = the mean reward (higher is better)."""
+
+        def mean(key: str, rows) -> float:
+            values = [s[key] for s in rows if not math.isnan(s[key])]
+            return sum(values) / len(values) if values else math.nan
+
+        out: dict[str, Any] = {"metrics": {k: mean(k, scores) for k in METRICS}}
+        out["repetition"] = mean("repetition", scores)
+        out["reward"] = mean("reward", scores)
+        out["selection"] = out["reward"]
+        by_task: dict[str, list] = {}
+        for s, e in zip(scores, examples):
+            by_task.setdefault(e.context["split"], []).append(s)
+        out["by_task"] = {name: mean("lpips", rows) for name, rows in sorted(by_task.items())}
+        out["examples"] = len(scores)
+        return out

@@ -1,0 +1,164 @@
+"""The frame tokenizer: a convolutional discrete autoencoder with an FSQ bottleneck.
+
+A frame [3, H, W] in [0, 1] is encoded to an (H/f) x (W/f) grid of FSQ codes (f = 2^stages,
+8 by default: 64 codes for a 64 x 64 frame) and decoded back. Trained with L1 + LPIPS
+(`train_tokenizer`); the paper's tokenizer is the same idea at 16x downsampling with a GAN term.
+
+Legend: N frames, C channels, H x W pixels, h x w = H/f x W/f code grid, K = h*w codes a frame.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from rlvr_world.video.fsq import FSQ
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Shape of the frame tokenizer."""
+
+    levels: tuple[int, ...] = (7, 5, 5, 5, 5)
+    """FSQ levels per latent channel; the codebook size is their product (4375)."""
+    channels: tuple[int, ...] = (32, 64, 96)
+    """Width after each downsampling stage; len(channels) stages = 2^stages downsampling."""
+    blocks_per_stage: int = 1
+    """Residual blocks at each resolution."""
+    frame_size: int = 64
+    """Frames are square, this many pixels a side."""
+
+    def __post_init__(self) -> None:
+        if not self.channels:
+            raise ValueError("autoencoder.channels must name at least one stage")
+        if self.frame_size % (2 ** len(self.channels)):
+            raise ValueError(
+                f"frame_size {self.frame_size} must be divisible by the downsampling factor "
+                f"{2 ** len(self.channels)}"
+            )
+
+    @property
+    def downsampling(self) -> int:
+        return 2 ** len(self.channels)
+
+    @property
+    def grid(self) -> int:
+        """Codes per side of a frame."""
+        return self.frame_size // self.downsampling
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return self.grid * self.grid
+
+
+class ResidualBlock(torch.nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm1 = torch.nn.GroupNorm(min(8, channels), channels)
+        self.conv1 = torch.nn.Conv2d(channels, channels, 3, padding=1)
+        self.norm2 = torch.nn.GroupNorm(min(8, channels), channels)
+        self.conv2 = torch.nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        return x + self.conv2(F.silu(self.norm2(h)))
+
+
+def _stage(blocks: int, channels: int) -> list[torch.nn.Module]:
+    return [ResidualBlock(channels) for _ in range(blocks)]
+
+
+class FrameAutoencoder(torch.nn.Module):
+    """Frames [N, 3, H, W] in [0, 1] <-> codes [N, h, w] long in [0, codebook_size)."""
+
+    def __init__(self, config: AutoencoderConfig = AutoencoderConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.quantiser = FSQ(config.levels)
+        widths = config.channels
+        encoder: list[torch.nn.Module] = [torch.nn.Conv2d(3, widths[0], 3, padding=1)]
+        previous = widths[0]
+        for width in widths:  # each stage: blocks at this resolution, then halve it
+            encoder += [torch.nn.Conv2d(previous, width, 3, stride=2, padding=1)]
+            encoder += _stage(config.blocks_per_stage, width)
+            previous = width
+        encoder += [
+            torch.nn.GroupNorm(min(8, previous), previous),
+            torch.nn.SiLU(),
+            torch.nn.Conv2d(previous, len(config.levels), 1),
+        ]
+        self.encoder = torch.nn.Sequential(*encoder)
+        # the decoder mirrors the encoder: the same width at each resolution, channels cut
+        # before upsampling so the full-resolution layers stay cheap
+        decoder: list[torch.nn.Module] = [
+            torch.nn.Conv2d(len(config.levels), widths[-1], 3, padding=1)
+        ]
+        for i in reversed(range(len(widths))):
+            decoder += _stage(config.blocks_per_stage, widths[i])
+            decoder += [
+                torch.nn.Conv2d(widths[i], widths[max(i - 1, 0)], 3, padding=1),
+                torch.nn.Upsample(scale_factor=2, mode="nearest"),
+            ]
+        decoder += [
+            torch.nn.GroupNorm(min(8, widths[0]), widths[0]),
+            torch.nn.SiLU(),
+            torch.nn.Conv2d(widths[0], 3, 3, padding=1),
+        ]
+        self.decoder = torch.nn.Sequential(*decoder)
+
+    @property
+    def codebook_size(self) -> int:
+        return self.quantiser.codebook_size
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """[N, 3, H, W] -> reconstruction [N, 3, H, W] (unclamped; gradients flow through FSQ)."""
+        return self.decoder(self.quantiser(self.encoder(frames * 2 - 1))) * 0.5 + 0.5
+
+    @torch.no_grad()
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """[N, 3, H, W] float in [0, 1] -> [N, h, w] long codes."""
+        return self.quantiser.codes(self.encoder(frames * 2 - 1))
+
+    @torch.no_grad()
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """[N, h, w] long codes -> [N, 3, H, W] frames clamped to [0, 1]."""
+        return (self.decoder(self.quantiser.from_codes(codes)) * 0.5 + 0.5).clamp(0, 1)
+
+    def save(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file(self.state_dict(), str(folder / "autoencoder.safetensors"))
+        (folder / "autoencoder.json").write_text(json.dumps(asdict(self.config), indent=2))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> FrameAutoencoder:
+        folder = Path(folder)
+        try:
+            values = json.loads((folder / "autoencoder.json").read_text())
+        except (OSError, ValueError) as error:
+            raise FileNotFoundError(f"{folder}: no readable autoencoder.json ({error})") from error
+        config = AutoencoderConfig(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        )
+        model = cls(config)
+        model.load_state_dict(load_file(str(folder / "autoencoder.safetensors")))
+        return model.eval()
+
+
+def frames_to_float(frames: Sequence | torch.Tensor) -> torch.Tensor:
+    """uint8 [N, H, W, 3] (numpy or torch) -> float [N, 3, H, W] in [0, 1]."""
+    tensor = torch.as_tensor(frames)
+    if tensor.dim() != 4 or tensor.shape[-1] != 3:
+        raise ValueError(f"frames must be [N, H, W, 3], got {tuple(tensor.shape)}")
+    return tensor.permute(0, 3, 1, 2).float() / 255.0
+
+
+def float_to_frames(frames: torch.Tensor) -> torch.Tensor:
+    """float [N, 3, H, W] in [0, 1] -> uint8 [N, H, W, 3]."""
+    return (frames.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()

@@ -1,0 +1,191 @@
+"""Verifiable rewards on decoded frames, and the repetition statistic of multi-step rollouts.
+
+Legend: B samples, T predicted frames per sample, K tokens per frame, H x W pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from rlvr_world.video import metrics
+
+# Worst value of each per-frame term. MAE and MSE of frames in [0, 1] cannot exceed 1. LPIPS
+# has no useful bound (4 x the sum of its linear weights, several hundred), and extreme pairs
+# (noise against black, checkerboards) stay below 1.5, so per-frame LPIPS is clamped at 2: the
+# reward then has a true minimum that a malformed prediction can score without becoming an
+# outlier that swamps the group statistics of GRPO.
+WORST = {"mae": 1.0, "mse": 1.0, "lpips": 2.0}
+AGGREGATES = ("mean", "last", "discounted")
+DEFAULT_WEIGHTS = {"mae": 1.0, "lpips": 1.0}
+
+
+class FrameRewards(NamedTuple):
+    """rewards: float32 [B] in [minimum_reward(weights), 0]; terms: means for logging.
+
+    terms[name] is the batch mean of the aggregated per-frame term (clamped to WORST, so
+    mean(rewards) = -sum(weights[name] * terms[name])); terms["malformed"] is the fraction of
+    samples that scored the minimum because their prediction was unusable.
+    """
+
+    rewards: torch.Tensor
+    terms: dict[str, float]
+
+
+def minimum_reward(weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> float:
+    """The lowest reward: every term at its worst value, -sum(w * WORST)."""
+    return -sum(w * WORST[name] for name, w in weights.items())
+
+
+def frame_weights(frames: int, aggregate: str = "mean", discount: float = 0.9) -> torch.Tensor:
+    """Weights over T predicted frames that sum to 1: [T] float32.
+
+    mean: 1/T each. last: the last frame only. discounted: discount^k for the k-th predicted
+    frame (k = 0 is the first, the nearest future), divided by their sum so the result stays
+    on the scale of a single frame's reward, like the mean.
+    """
+    if aggregate == "mean":
+        weights = torch.ones(frames)
+    elif aggregate == "last":
+        weights = torch.zeros(frames)
+        weights[-1] = 1.0
+    elif aggregate == "discounted":
+        weights = discount ** torch.arange(frames, dtype=torch.float32)
+    else:
+        raise ValueError(f"unknown aggregate {aggregate!r}; known: {', '.join(AGGREGATES)}")
+    return weights / weights.sum()
+
+
+def _samples(pred, batch: int) -> list | None:
+    """Split predictions into B per-sample items, or None when that is impossible."""
+    if isinstance(pred, torch.Tensor):
+        return list(pred.unbind(0)) if pred.ndim >= 1 and pred.shape[0] == batch else None
+    if not isinstance(pred, Sequence):
+        return None
+    return list(pred) if len(pred) == batch else None
+
+
+def _usable(sample, shape: torch.Size) -> bool:
+    return (
+        isinstance(sample, torch.Tensor)
+        and sample.is_floating_point()
+        and sample.shape == shape
+        and bool(torch.isfinite(sample).all())
+    )
+
+
+def _term(name: str, pred: torch.Tensor, target: torch.Tensor, lpips_net: str) -> torch.Tensor:
+    if name == "lpips":
+        return metrics.lpips(pred, target, lpips_net)
+    return getattr(metrics, name)(pred, target)
+
+
+def frame_reward(
+    pred: torch.Tensor | Sequence[torch.Tensor | None],
+    target: torch.Tensor,
+    weights: Mapping[str, float] | None = None,
+    aggregate: str = "mean",
+    discount: float = 0.9,
+    lpips_net: str = "vgg",
+    batch_size: int = 16,
+) -> FrameRewards:
+    """r = -(sum of weighted per-frame terms), aggregated over each sample's predicted frames.
+
+    pred: float [B, T, 3, H, W] in [0, 1] (clamped), or a list of B such [T, 3, H, W] tensors
+    (None for a sample that could not be decoded). target: float [B, T, 3, H, W].
+    weights: term name ("mae", "mse", "lpips") -> weight >= 0; default MAE + LPIPS (SPEC §5).
+    aggregate: "mean" | "last" | "discounted" over frames (see `frame_weights`).
+    batch_size: frames per metric forward pass (bounds LPIPS memory).
+
+    Never raises on a bad prediction: a sample whose prediction is missing, not a float
+    tensor, of the wrong shape, or contains NaN/inf in any frame scores `minimum_reward`.
+    A malformed `target` or bad arguments raise ValueError (those are caller errors).
+
+    >>> import torch
+    >>> target = torch.zeros(2, 3, 3, 16, 16)  # B=2 samples, T=3 frames
+    >>> pred = target.clone()
+    >>> pred[1, -1] = 0.5  # sample 1: the last frame is off by 0.5 everywhere
+    >>> frame_reward(pred, target, weights={"mae": 1.0}).rewards
+    tensor([ 0.0000, -0.1667])
+    >>> frame_reward(pred, target, weights={"mae": 1.0}, aggregate="last").rewards
+    tensor([ 0.0000, -0.5000])
+    >>> pred[0, 0, 0, 0, 0] = float("nan")  # malformed: the minimum, -(1.0 * WORST["mae"])
+    >>> frame_reward(pred, target, weights={"mae": 1.0}).rewards
+    tensor([-1.0000, -0.1667])
+    """
+    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    if not weights:
+        raise ValueError(f"weights must name at least one term of {', '.join(sorted(WORST))}")
+    unknown = sorted(set(weights) - set(WORST))
+    if unknown:
+        raise ValueError(f"unknown reward terms {unknown}; known: {', '.join(sorted(WORST))}")
+    if any(w < 0 for w in weights.values()):
+        raise ValueError(f"reward weights must be >= 0, got {weights}")
+    if not 0 < discount <= 1:
+        raise ValueError(f"discount must be in (0, 1], got {discount}")
+    if not isinstance(target, torch.Tensor) or target.ndim != 5 or target.shape[2] != 3:
+        shape = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target)
+        raise ValueError(f"target must be a [B, T, 3, H, W] tensor, got {shape}")
+    if not bool(torch.isfinite(target).all()):
+        raise ValueError("target frames contain NaN or inf")
+    batch, frames = target.shape[:2]
+    if frames == 0:
+        raise ValueError("target has no frames (T = 0)")
+    frame_weight = frame_weights(frames, aggregate, discount).to(target.device)  # [T]
+
+    samples = _samples(pred, batch) or [None] * batch
+    usable = [i for i, s in enumerate(samples) if _usable(s, target.shape[1:])]
+    # per-sample aggregated terms, malformed samples at the worst value: {name: [B]}
+    terms = {name: torch.full((batch,), WORST[name], device=target.device) for name in weights}
+    if usable:
+        with torch.no_grad():
+            x = torch.stack([samples[i].to(target.device) for i in usable]).float()
+            y = target[usable].float()
+            x, y = x.flatten(0, 1), y.flatten(0, 1)  # [U*T, 3, H, W]
+            for name in weights:
+                values = torch.cat(
+                    [
+                        _term(name, x[j : j + batch_size], y[j : j + batch_size], lpips_net)
+                        for j in range(0, x.shape[0], batch_size)
+                    ]
+                )
+                # finite frames give finite terms; nan_to_num guards the [0, WORST] range anyway
+                values = values.nan_to_num(WORST[name]).clamp(0.0, WORST[name])
+                terms[name][usable] = values.view(len(usable), frames) @ frame_weight  # [U]
+    penalty = sum(weights[name] * terms[name] for name in weights)
+    rewards = torch.zeros(batch, device=target.device) - penalty  # 0 - 0 is +0.0, not -0.0
+    log = {name: float(values.mean()) if batch else 0.0 for name, values in terms.items()}
+    log["malformed"] = 1.0 - len(usable) / batch if batch else 0.0
+    return FrameRewards(rewards.float(), log)
+
+
+class Repetition(NamedTuple):
+    """repeats: bool [B]; rate: the fraction of samples that repeat (0.0 for B = 0)."""
+
+    repeats: np.ndarray
+    rate: float
+
+
+def repetition(tokens: np.ndarray | torch.Tensor | Sequence) -> Repetition:
+    """Does each multi-step sample end on a repeated frame? (SPEC §5)
+
+    tokens: integer ids of the predicted frames, [B, T, K], or a list of B arrays [T_b, K].
+    A sample repeats when its last two predicted frames have identical tokens; a sample
+    with fewer than two predicted frames does not repeat.
+
+    >>> repetition([[[1, 2], [3, 4], [3, 4]], [[1, 2], [3, 4], [3, 5]]])
+    Repetition(repeats=array([ True, False]), rate=0.5)
+    """
+    if isinstance(tokens, torch.Tensor):
+        tokens = tokens.detach().cpu().numpy()
+    repeats = []
+    for sample in tokens:
+        frames = np.asarray(sample.detach().cpu() if isinstance(sample, torch.Tensor) else sample)
+        if frames.ndim != 2:
+            raise ValueError(f"expected each sample's tokens as [T, K], got shape {frames.shape}")
+        repeats.append(len(frames) >= 2 and bool(np.array_equal(frames[-1], frames[-2])))
+    repeats_array = np.array(repeats, dtype=bool)
+    return Repetition(repeats_array, float(repeats_array.mean()) if len(repeats) else 0.0)

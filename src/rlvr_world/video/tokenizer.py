@@ -1,0 +1,119 @@
+"""Frames and actions <-> one token vocabulary for a video world model.
+
+Layout of the ids (SPEC §5: action bins come after the visual codes):
+
+    [0, C)                      visual codes of the frame autoencoder (C = 4375 by default)
+    [C, C + D * bins)           action bins, dimension d at C + d * bins
+    C + D * bins + 0, 1, 2      PAD, BOS, EOS
+
+Legend: T frames, H x W pixels, K tokens a frame, D action dimensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rlvr_world.video.actions import ActionBinner
+from rlvr_world.video.autoencoder import FrameAutoencoder, frames_to_float
+
+
+class VideoTokenizer:
+    """`core.protocols.Tokenizer` over frames, plus action tokens.
+
+    `encode(frame)` / `decode(ids)` handle one frame ([H, W, 3] uint8 <-> [3, H, W] float in
+    [0, 1]); the batched `encode_frames` / `decode_frames` / `encode_actions` are what tasks use.
+    """
+
+    def __init__(self, autoencoder: FrameAutoencoder, actions: ActionBinner) -> None:
+        self.autoencoder = autoencoder.eval()
+        self.actions = actions
+        self.codebook_size = autoencoder.codebook_size
+        self.action_offset = self.codebook_size
+        self.pad_id = self.action_offset + actions.vocab_size
+        self.bos_id = self.pad_id + 1
+        self.eos_id = self.pad_id + 2
+
+    @property
+    def vocab_size(self) -> int:
+        return self.eos_id + 1
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return self.autoencoder.config.tokens_per_frame
+
+    @property
+    def action_tokens(self) -> int:
+        """Tokens an action takes (one per dimension)."""
+        return self.actions.dimensions
+
+    @property
+    def visual_ids(self) -> range:
+        return range(self.codebook_size)
+
+    @property
+    def frame_size(self) -> int:
+        return self.autoencoder.config.frame_size
+
+    def encode_frames(self, frames: np.ndarray | torch.Tensor, batch_size: int = 64) -> np.ndarray:
+        """uint8 [T, H, W, 3] -> int64 [T, K] visual codes."""
+        frames = torch.as_tensor(np.asarray(frames))
+        size = self.frame_size
+        if frames.dim() != 4 or tuple(frames.shape[1:]) != (size, size, 3):
+            raise ValueError(
+                f"frames must be [T, {size}, {size}, 3] uint8 for this tokenizer, "
+                f"got {tuple(frames.shape)}"
+            )
+        device = next(self.autoencoder.parameters()).device
+        out = [
+            self.autoencoder.encode(frames_to_float(frames[i : i + batch_size]).to(device))
+            .flatten(1)
+            .cpu()
+            for i in range(0, len(frames), batch_size)
+        ]
+        return torch.cat(out).numpy() if out else np.zeros((0, self.tokens_per_frame), np.int64)
+
+    def decode_frames(self, ids: np.ndarray | torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+        """[T, K] ids -> float [T, 3, H, W] in [0, 1]. Ids outside the visual codes (a model that
+        emitted an action or special id where a code belongs) are clipped into range."""
+        ids = torch.as_tensor(np.asarray(ids), dtype=torch.long)
+        if ids.dim() != 2 or ids.shape[1] != self.tokens_per_frame:
+            raise ValueError(f"ids must be [T, {self.tokens_per_frame}], got {tuple(ids.shape)}")
+        grid = self.autoencoder.config.grid
+        device = next(self.autoencoder.parameters()).device
+        codes = ids.clamp(0, self.codebook_size - 1).view(-1, grid, grid)
+        out = [
+            self.autoencoder.decode(codes[i : i + batch_size].to(device)).cpu()
+            for i in range(0, len(codes), batch_size)
+        ]
+        size = self.frame_size
+        return torch.cat(out) if out else torch.zeros((0, 3, size, size))
+
+    def encode_actions(self, actions: np.ndarray) -> np.ndarray:
+        """float [T, D] -> int64 [T, D] action token ids."""
+        return self.actions.tokens(actions, self.action_offset)
+
+    def decode_actions(self, ids: np.ndarray) -> np.ndarray:
+        """[T, D] action token ids -> float [T, D] bin centres."""
+        return self.actions.actions(ids, self.action_offset)
+
+    def encode(self, x: np.ndarray) -> list[int]:
+        return self.encode_frames(np.asarray(x)[None])[0].tolist()
+
+    def decode(self, ids: Sequence[int]) -> torch.Tensor:
+        codes = [i for i in ids if 0 <= i < self.codebook_size][: self.tokens_per_frame]
+        codes += [0] * (self.tokens_per_frame - len(codes))
+        return self.decode_frames(np.asarray([codes]))[0]
+
+    def save(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        self.autoencoder.save(folder)
+        self.actions.save(folder / "action_bins.json")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> VideoTokenizer:
+        folder = Path(folder)
+        return cls(FrameAutoencoder.load(folder), ActionBinner.load(folder / "action_bins.json"))

@@ -1,0 +1,125 @@
+"""The robot task: example layouts (single / multi-step), generation, decoding, rewards."""
+
+import numpy as np
+import pytest
+import torch
+
+from rlvr_world.core.model import ModelConfig, build_llama
+from rlvr_world.core.sampler import SamplingConfig
+from rlvr_world.domains.robot.policies import collect_episodes
+from rlvr_world.domains.robot.task import RobotTask
+from rlvr_world.video.actions import ActionBinner
+from rlvr_world.video.autoencoder import AutoencoderConfig, FrameAutoencoder, frames_to_float
+from rlvr_world.video.tokenizer import VideoTokenizer
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    return collect_episodes("push", 2, "expert", seed=0, max_steps=10, size=SIZE)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(episodes):
+    torch.manual_seed(0)
+    autoencoder = FrameAutoencoder(
+        AutoencoderConfig(levels=(5, 3), channels=(8, 8, 8), frame_size=SIZE)
+    )
+    return VideoTokenizer(autoencoder, ActionBinner.fit([e["action"] for e in episodes]))
+
+
+def make_task(episodes, tokenizer, mode, **kwargs):
+    defaults = dict(context_frames=2, rollout_frames=3, stride=3, lpips_net="alex")
+    return RobotTask({"train": episodes}, tokenizer, mode=mode, **{**defaults, **kwargs})
+
+
+def test_token_layout(tokenizer):
+    assert tokenizer.codebook_size == 15 and tokenizer.tokens_per_frame == 16
+    assert tokenizer.action_offset == 15  # action bins right after the visual codes
+    assert tokenizer.pad_id == 15 + 4 * 256 and tokenizer.eos_id == tokenizer.vocab_size - 1
+
+
+def test_single_step_examples(episodes, tokenizer):
+    task = make_task(episodes, tokenizer, "single")
+    examples = task.examples("train")
+    episode = episodes[0]
+    frame_ids = tokenizer.encode_frames(episode["image"])
+    action_ids = tokenizer.encode_actions(episode["action"])
+    first = examples[0]
+    # question = [f0 a0][f1 a1] BOS; response = f2; reference = the true frame 2
+    expected = [*frame_ids[0], *action_ids[0], *frame_ids[1], *action_ids[1], tokenizer.bos_id]
+    assert first.question_ids == [int(i) for i in expected]
+    assert first.response_ids == [int(i) for i in frame_ids[2]]
+    assert np.array_equal(first.reference, episode["image"][2:3])
+    # windows every `stride` steps while the window fits in the episode
+    windows = sum(len(range(0, len(e["image"]) - 3 + 1, 3)) for e in episodes)
+    assert len(examples) == windows
+    assert first.context["split"] == "push"
+
+
+def test_multi_step_examples(episodes, tokenizer):
+    task = make_task(episodes, tokenizer, "multi", rollout_frames=4)
+    example = task.examples("train")[0]
+    k, d = tokenizer.tokens_per_frame, tokenizer.action_tokens
+    frame_ids = tokenizer.encode_frames(episodes[0]["image"])
+    action_ids = tokenizer.encode_actions(episodes[0]["action"])
+    assert example.question_ids == [int(i) for i in (*frame_ids[0], *action_ids[0])]
+    # response = f1 [a1] f2 [a2] f3; the actions are given, not predicted: loss mask 0
+    expected = [*frame_ids[1], *action_ids[1], *frame_ids[2], *action_ids[2], *frame_ids[3]]
+    assert example.response_ids == [int(i) for i in expected]
+    assert example.loss_mask == [1] * k + [0] * d + [1] * k + [0] * d + [1] * k
+    assert example.context["actions"] == [action_ids[1].tolist(), action_ids[2].tolist()]
+    assert np.array_equal(example.reference, episodes[0]["image"][1:4])
+    # decoding the teacher-forced response recovers the frame tokens, actions dropped
+    assert np.array_equal(task.frame_tokens(example.response_ids), frame_ids[1:4])
+
+
+@pytest.mark.parametrize("mode", ["single", "multi"])
+def test_generate_decode_score(episodes, tokenizer, mode):
+    task = make_task(episodes, tokenizer, mode)
+    torch.manual_seed(0)
+    model = build_llama(
+        ModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64),
+        tokenizer.vocab_size,
+        tokenizer.pad_id,
+        tokenizer.bos_id,
+        tokenizer.eos_id,
+    ).eval()
+    examples = task.examples("train")[:2]
+    samples = task.generate(
+        model, examples, SamplingConfig(), group_size=3, generator=torch.Generator().manual_seed(0)
+    )
+    frames = task.predicted_frames
+    k, d = tokenizer.tokens_per_frame, tokenizer.action_tokens
+    assert samples.response_ids.shape == (6, frames * k + (frames - 1) * d)
+    chosen = samples.response_ids[samples.loss_mask.bool()]
+    assert int(chosen.max()) < tokenizer.codebook_size  # only visual codes are sampled
+    predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), examples * 3)]
+    assert predictions[0]["frames"].shape == (frames, 3, SIZE, SIZE)
+    scores = task.score(predictions[:2], examples)
+    assert set(scores[0]) == {"mae", "mse", "psnr", "ssim", "lpips", "reward", "repetition"}
+    # the score's reward is the training reward (same weights, same aggregation)
+    rewards = task.reward("mae_lpips")(predictions[:2], [e.reference for e in examples], [])
+    assert rewards == pytest.approx([s["reward"] for s in scores], abs=1e-5)
+    summary = task.summarize(scores, examples)
+    assert summary["selection"] == pytest.approx(np.mean(rewards), abs=1e-5)
+    assert summary["examples"] == 2 and set(summary["metrics"]) >= {"mae", "lpips", "ssim"}
+
+
+def test_reward_perfect_malformed_and_order(episodes, tokenizer):
+    task = make_task(episodes, tokenizer, "single")
+    examples = task.examples("train")[:3]
+    references = [e.reference for e in examples]
+    truth = [{"frames": frames_to_float(r)} for r in references]
+    mae_only = task.reward("mae")
+    assert mae_only(truth, references, []) == pytest.approx([0.0, 0.0, 0.0], abs=1e-6)
+    off = [{"frames": (f["frames"] + 0.25).clamp(0, 1)} for f in truth]
+    bad = [None, {"frames": torch.full((1, 3, SIZE, SIZE), float("nan"))}, "text"]
+    rewards = task.reward("mae_lpips")(
+        [truth[0], off[1], *bad], [references[i] for i in (0, 1, 0, 1, 2)], []
+    )
+    assert rewards[0] > rewards[1] > rewards[2]  # perfect > off > malformed
+    assert rewards[2] == rewards[3] == rewards[4] == pytest.approx(-3.0)  # the minimum
+    with pytest.raises(KeyError, match="mae_lpips"):
+        task.reward("exact")
