@@ -145,6 +145,8 @@ def cmd_report(args) -> int:
 def cmd_bench(args) -> int:
     if args.which == "textgame":
         from rlvr_world.bench.textgame import bench_textgame as bench
+    elif args.which == "robot":
+        from rlvr_world.bench.robot import bench_robot as bench
     else:
         from rlvr_world.bench.throughput import bench_throughput as bench
     result = bench(Path(args.out), quick=args.quick)
@@ -227,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="benchmarks behind the README's claims")
-    p.add_argument("which", choices=["textgame", "throughput"])
+    p.add_argument("which", choices=["textgame", "robot", "throughput"])
     p.add_argument("--out", required=True, help="JSON result file")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke version")
     p.set_defaults(func=cmd_bench)

@@ -1,0 +1,110 @@
+"""Smoke runs of the video world model through the real CLI (robot-debug preset: seconds)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rlvr_world.cli import main
+from rlvr_world.domains.robot.data import load_episodes
+
+METRICS = {"mae", "mse", "psnr", "ssim", "lpips"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("robot")
+    debug = ["--preset", "robot-debug"]
+    assert main(["train", "tokenizer", *debug, "--out", str(root / "tok")]) == 0
+    assert (
+        main(["train", "mle", *debug, "--init", str(root / "tok"), "--out", str(root / "mle")]) == 0
+    )
+    assert (
+        main(["train", "rlvr", *debug, "--init", str(root / "mle"), "--out", str(root / "rl")]) == 0
+    )
+    multi = ["video.mode=multi"]
+    assert (
+        main(
+            [
+                "train",
+                "mle",
+                *debug,
+                "--init",
+                str(root / "mle"),
+                "--out",
+                str(root / "mmle"),
+                *multi,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "rlvr",
+                *debug,
+                "--init",
+                str(root / "mmle"),
+                "--out",
+                str(root / "mrl"),
+                *multi,
+            ]
+        )
+        == 0
+    )
+    return root
+
+
+def test_tokenizer_run(runs):
+    result = json.loads((runs / "tok" / "train_result.json").read_text())
+    assert result["phase"] == "tokenizer" and {"psnr", "ssim", "lpips"} <= set(result)
+    bins = json.loads((runs / "tok" / "tokenizer" / "action_bins.json").read_text())
+    assert len(bins["minimum"]) == 4 and bins["num_bins"] == 256
+    # the episodes were saved in the RT-1 npz layout and load back
+    episodes = load_episodes(runs / "tok" / "data" / "train")
+    assert (
+        episodes and episodes[0]["image"].dtype == np.uint8 and episodes[0]["action"].shape[1] == 4
+    )
+    # later runs reuse the same data and tokenizer
+    assert (runs / "mle" / "tokenizer" / "autoencoder.safetensors").exists()
+
+
+@pytest.mark.parametrize("run, multi", [("rl", False), ("mrl", True)])
+def test_eval_and_report(runs, run, multi, tmp_path):
+    assert main(["eval", str(runs / run)]) == 0
+    evaluation = json.loads((runs / run / "eval.json").read_text())
+    assert set(evaluation["metrics"]) == METRICS and evaluation["split"] == "test"
+    assert 0.0 <= evaluation["repetition"] <= 1.0
+    saved = np.load(runs / run / "predictions.npz")
+    frames = 2 if multi else 1  # rollout_frames - 1 predicted in multi-step, 1 in single-step
+    assert saved["prediction"].shape[1:] == (frames, 32, 32, 3)
+    assert saved["prediction"].shape == saved["target"].shape
+    rows = [json.loads(line) for line in (runs / run / "metrics.jsonl").read_text().splitlines()]
+    rl = [r for r in rows if r["phase"] == "rlvr"]
+    assert rl and {"reward_mean", "zero_std_fraction", "term_mae", "term_lpips"} <= set(rl[0])
+    out = tmp_path / "report.html"
+    assert main(["report", str(runs / "mle"), str(runs / run), "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "data:image/gif;base64," in html and "LPIPS" in html
+
+
+def test_quickstart_robot(tmp_path):
+    out = tmp_path / "qs"
+    assert (
+        main(["quickstart", "--domain", "robot", "--preset", "robot-debug", "--out", str(out)]) == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    for phase in ("mle", "rlvr"):
+        assert set(summary[phase]["metrics"]) == METRICS
+    assert (out / "report.html").exists()
+
+
+def test_bench_robot_quick(tmp_path):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "robot", "--quick", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    for setup in ("single_step", "multi_step"):
+        assert set(result[setup]["mle"]) >= METRICS and set(result[setup]["rlvr"]) >= METRICS
+    assert "repetition" in result["multi_step"]["mle"]
+    assert set(result["rl_steps"]) == {"single_step", "multi_step"} and result["wall_seconds"] > 0
