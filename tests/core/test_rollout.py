@@ -147,6 +147,7 @@ def test_sample_allowed_ids(model):
         generator=torch.Generator().manual_seed(1),
     )
     assert out.response_ids.shape == (8, 6)
+    assert out.finished.all()  # no stop ids: fixed-length responses are complete, not truncated
     assert set(out.response_ids.flatten().tolist()) <= set(CODES)
     with pytest.raises(ValueError, match="allowed_ids"):
         sample(model, QUESTIONS, SamplingConfig(), stop_ids=[EOS], pad_id=PAD, allowed_ids=[99])

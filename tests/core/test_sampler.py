@@ -116,3 +116,15 @@ def test_filter_logits_top_k_and_top_p():
 def test_sampling_config_validation():
     with pytest.raises(ValueError, match="top_p"):
         SamplingConfig(top_p=0)
+
+
+def test_categorical_matches_the_distribution_and_skips_zero_mass():
+    from rlvr_world.core.sampler import categorical
+
+    probs = torch.tensor([[0.0, 0.5, 0.0, 0.3, 0.2], [1.0, 0.0, 0.0, 0.0, 0.0]])
+    gen = torch.Generator().manual_seed(0)
+    draws = torch.stack([categorical(probs, gen) for _ in range(20000)])  # [S, 2]
+    counts = torch.bincount(draws[:, 0], minlength=5).float() / len(draws)
+    torch.testing.assert_close(counts, probs[0], atol=0.015, rtol=0)  # ~4 standard errors
+    assert (draws[:, 1] == 0).all()
+    assert set(draws[:, 0].tolist()) <= {1, 3, 4}  # zero-probability tokens never drawn

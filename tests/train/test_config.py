@@ -51,3 +51,11 @@ def test_describe_has_docs():
     rows = {name: doc for name, _, doc in describe()}
     assert "G: responses sampled per question." in rows["rlvr.group_size"]
     assert rows["rlvr.loss.kl_coef"]  # nested dataclass docs too
+
+
+def test_float_fields_accept_yaml_exponents_and_reject_words():
+    # YAML 1.1 reads "2e-4" as a string; a float field still gets 0.0002
+    assert build_config("textgame-tiny", parse_override("rlvr.lr=2e-4")).rlvr.lr == 2e-4
+    assert build_config("textgame-tiny", parse_override("mle.lr=1")).mle.lr == 1.0
+    with pytest.raises(ConfigError, match="rlvr.lr must be a number"):
+        build_config("textgame-tiny", parse_override("rlvr.lr=fast"))

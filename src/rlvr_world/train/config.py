@@ -349,11 +349,21 @@ def from_dict(cls: type, values: dict, where: str = "") -> Any:
             value = from_dict(hint, value, path)
         elif isinstance(value, list):
             value = tuple(value)
+        elif hint in (float, float | None) and isinstance(value, (int, str)) and value is not True:
+            value = _as_float(value, path)
         kwargs[key] = value
     try:
         return cls(**kwargs)
     except TypeError as error:
         raise ConfigError(f"{where or 'config'}: {error}") from error
+
+
+def _as_float(value: Any, path: str) -> float:
+    """Numbers written as ints or as YAML-1.1 strings (`2e-4` is a string to YAML) -> float."""
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{path} must be a number, got {value!r}") from None
 
 
 def merge(base: dict, update: dict) -> dict:

@@ -161,7 +161,9 @@ def grpo_step(
         reward_fn(predictions, [e.reference for e in expanded], [e.context for e in expanded]),
         dtype=torch.float,
     )  # [B*G]
-    terms = task.score(predictions, expanded)
+    # logged per-sample terms: a task's cheap training metrics if it has them (video: no
+    # second LPIPS network), else its full scores
+    terms = getattr(task, "train_metrics", task.score)(predictions, expanded)
     advantages = group_advantages(rewards, group_size, cfg.advantage_scale, cfg.baseline)  # [B*G]
     # the forward attends to every response token; loss, entropy and KL only count the tokens
     # the model chose (not inserted ones) of responses that are not masked as truncated

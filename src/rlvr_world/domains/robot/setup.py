@@ -138,4 +138,5 @@ def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) 
         reward_weights=dict(video.reward_weights),
         reward_aggregate=video.reward_aggregate,
         lpips_net=video.lpips_net,
+        reward_lpips_net=video.reward_lpips_net,
     )

@@ -58,6 +58,7 @@ class RobotTask:
         reward_weights: Mapping[str, float] | None = None,
         reward_aggregate: str = "mean",
         lpips_net: str = "vgg",
+        reward_lpips_net: str | None = None,
     ) -> None:
         if mode not in ("single", "multi"):
             raise ValueError(f"mode must be 'single' or 'multi', got {mode!r}")
@@ -68,7 +69,8 @@ class RobotTask:
         self.stride = stride
         self.reward_weights = dict(reward_weights or {"mae": 1.0, "lpips": 1.0})
         self.reward_aggregate = reward_aggregate
-        self.lpips_net = lpips_net
+        self.lpips_net = lpips_net  # evaluation metrics
+        self.reward_lpips_net = reward_lpips_net or lpips_net  # the training reward
         self.episodes = {split: list(items) for split, items in episodes.items()}
         self._examples = {split: self.encode(items, split) for split, items in episodes.items()}
 
@@ -245,7 +247,7 @@ class RobotTask:
                     target,
                     weights=weights,
                     aggregate=self.reward_aggregate,
-                    lpips_net=self.lpips_net,
+                    lpips_net=self.reward_lpips_net,
                 )
                 return [float(r) for r in result.rewards]
             except (ValueError, RuntimeError, TypeError):  # a malformed batch: every sample loses
@@ -254,8 +256,8 @@ class RobotTask:
         return reward_fn
 
     def score(self, predictions: Sequence[dict], examples: Sequence[Example]) -> list[dict]:
-        """Per example: each metric averaged over its predicted frames, the reward, and (multi-
-        step) whether its last two frames repeat."""
+        """Per example: each metric averaged over its predicted frames (LPIPS with `lpips_net`),
+        the training reward, and whether its last two frames repeat (multi-step)."""
         if not predictions:
             return []
         frames = torch.stack([p["frames"] for p in predictions])  # [B, F, 3, H, W]
@@ -265,12 +267,15 @@ class RobotTask:
             frames.flatten(0, 1), targets.flatten(0, 1), lpips_net=self.lpips_net
         )  # name -> [B*F]
         per_example = {k: v.view(b, f).mean(1) for k, v in values.items()}
-        # the training reward from the same per-frame values (no second LPIPS pass)
-        over_frames = frame_weights(f, self.reward_aggregate)  # [F]
-        rewards = -sum(
-            weight * (values[term].view(b, f).clamp(max=WORST[term]) * over_frames).sum(1)
-            for term, weight in self.reward_weights.items()
-        )
+        if self.reward_lpips_net == self.lpips_net:
+            # the training reward from the same per-frame values (no second LPIPS pass)
+            over_frames = frame_weights(f, self.reward_aggregate)  # [F]
+            rewards = -sum(
+                weight * (values[term].view(b, f).clamp(max=WORST[term]) * over_frames).sum(1)
+                for term, weight in self.reward_weights.items()
+            )
+        else:
+            rewards = self.reward("mae_lpips")(predictions, [e.reference for e in examples], [])
         repeats = repetition(np.stack([p["tokens"] for p in predictions])).repeats
         return [
             {
@@ -279,6 +284,23 @@ class RobotTask:
                 "repetition": float(repeats[i]),
             }
             for i in range(b)
+        ]
+
+    def train_metrics(self, predictions: Sequence[dict], examples: Sequence[Example]) -> list[dict]:
+        """Cheap per-sample terms for RL logging: MAE, MSE (over predicted frames) and, for
+        multi-step, repetition; the reward itself is logged by the loop."""
+        if not predictions:
+            return []
+        frames = torch.stack([p["frames"] for p in predictions])  # [B, F, 3, H, W]
+        error = frames - self._targets(examples)
+        repeats = repetition(np.stack([p["tokens"] for p in predictions])).repeats
+        return [
+            {
+                "mae": float(error[i].abs().mean()),
+                "mse": float(error[i].pow(2).mean()),
+                "repetition": float(repeats[i]),
+            }
+            for i in range(len(predictions))
         ]
 
     def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
