@@ -94,7 +94,14 @@ def train_frame_tokenizer(
         optimizer.step()
         scheduler.step()
         if log is not None and step % 50 == 0:
-            log(step, {"loss": float(loss), "l1": float(l1), "lr": scheduler.get_last_lr()[0]})
+            log(
+                step,
+                {
+                    "loss": float(loss.detach()),
+                    "l1": float(l1.detach()),
+                    "lr": scheduler.get_last_lr()[0],
+                },
+            )
         if log is not None and cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
             log(
                 step,

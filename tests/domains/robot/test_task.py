@@ -123,3 +123,20 @@ def test_reward_perfect_malformed_and_order(episodes, tokenizer):
     assert rewards[2] == rewards[3] == rewards[4] == pytest.approx(-3.0)  # the minimum
     with pytest.raises(KeyError, match="mae_lpips"):
         task.reward("exact")
+
+
+def test_train_metrics_are_cheap_terms_and_reward_net_is_separate(episodes, tokenizer):
+    task = make_task(episodes, tokenizer, "multi", lpips_net="vgg", reward_lpips_net="alex")
+    examples = task.examples("train")[:2]
+    truth = [
+        {"frames": frames_to_float(e.reference), "tokens": task.frame_tokens(e.response_ids)}
+        for e in examples
+    ]
+    terms = task.train_metrics(truth, examples)
+    assert [(t["mae"], t["mse"]) for t in terms] == [(0.0, 0.0)] * 2
+    assert [t["lpips"] for t in terms] == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert all(t["repetition"] in (0.0, 1.0) for t in terms)
+    # the training reward uses the reward net; the score's metrics the evaluation net
+    assert task.reward_lpips_net == "alex" and task.lpips_net == "vgg"
+    rewards = task.reward("mae_lpips")(truth, [e.reference for e in examples], [])
+    assert rewards == pytest.approx([0.0, 0.0], abs=1e-6)

@@ -25,7 +25,7 @@ from rlvr_world.core.protocols import Example
 from rlvr_world.core.rollout import inserts_from_lists, rollout
 from rlvr_world.core.sampler import Samples, SamplingConfig, sample
 from rlvr_world.video.autoencoder import float_to_frames, frames_to_float
-from rlvr_world.video.metrics import frame_metrics
+from rlvr_world.video.metrics import frame_metrics, lpips
 from rlvr_world.video.rewards import (
     WORST,
     frame_reward,
@@ -287,17 +287,21 @@ class RobotTask:
         ]
 
     def train_metrics(self, predictions: Sequence[dict], examples: Sequence[Example]) -> list[dict]:
-        """Cheap per-sample terms for RL logging: MAE, MSE (over predicted frames) and, for
-        multi-step, repetition; the reward itself is logged by the loop."""
+        """Per-sample terms for RL logging, without the evaluation's (VGG) LPIPS: MAE, MSE and
+        LPIPS on the reward's net, averaged over predicted frames, and repetition."""
         if not predictions:
             return []
         frames = torch.stack([p["frames"] for p in predictions])  # [B, F, 3, H, W]
-        error = frames - self._targets(examples)
+        targets = self._targets(examples)
+        error = frames - targets
+        perceptual = lpips(frames.flatten(0, 1), targets.flatten(0, 1), self.reward_lpips_net)
+        perceptual = perceptual.view(frames.shape[:2]).mean(1)  # [B]
         repeats = repetition(np.stack([p["tokens"] for p in predictions])).repeats
         return [
             {
                 "mae": float(error[i].abs().mean()),
                 "mse": float(error[i].pow(2).mean()),
+                "lpips": float(perceptual[i]),
                 "repetition": float(repeats[i]),
             }
             for i in range(len(predictions))
