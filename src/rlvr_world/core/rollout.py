@@ -19,8 +19,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from rlvr_world.core.sampler import Samples, SamplingConfig, allowed_bias, next_tokens
-from rlvr_world.core.sequences import pad_left
+from rlvr_world.core.sampler import Samples, SamplingConfig, allowed_bias, next_tokens, prefill
 
 Insert = Callable[
     [int, torch.Tensor, torch.Tensor], "torch.Tensor | tuple[torch.Tensor, torch.Tensor]"
@@ -67,21 +66,7 @@ def rollout(
     if span_length <= 0 or num_spans <= 0:
         raise ValueError(f"span_length and num_spans must be > 0, got {span_length}, {num_spans}")
     device = next(model.parameters()).device
-    q_ids, q_mask = pad_left(questions, pad_id)
-    q_ids, q_mask = q_ids.to(device), q_mask.to(device)
-    output = model(
-        input_ids=q_ids,
-        attention_mask=q_mask,
-        position_ids=(q_mask.cumsum(-1) - 1).clamp(min=0),
-        use_cache=True,
-        logits_to_keep=1,
-    )
-    cache, logits = output.cache, output.logits[:, -1].float()  # [B, V]
-    if group_size > 1:
-        cache.batch_repeat_interleave(group_size)
-        logits = logits.repeat_interleave(group_size, 0)
-        q_ids = q_ids.repeat_interleave(group_size, 0)
-        q_mask = q_mask.repeat_interleave(group_size, 0)
+    q_ids, q_mask, cache, logits = prefill(model, questions, pad_id, group_size)
     n_rows = q_ids.shape[0]
     bias = allowed_bias(allowed_ids, logits.shape[-1], device)
 

@@ -128,6 +128,34 @@ def categorical(probs: torch.Tensor, generator: torch.Generator | None = None) -
 
 
 @torch.no_grad()
+def prefill(
+    model: torch.nn.Module, questions: Sequence[Sequence[int]], pad_id: int, group_size: int = 1
+) -> tuple[torch.Tensor, torch.Tensor, object, torch.Tensor]:
+    """Encode each question once and copy its KV cache `group_size` times.
+
+    -> question ids [N, Lq] and mask [N, Lq] (left-padded, group-contiguous rows), the cache,
+    and the logits of each row's first response token [N, V] float.
+    """
+    device = next(model.parameters()).device
+    q_ids, q_mask = pad_left(questions, pad_id)
+    q_ids, q_mask = q_ids.to(device), q_mask.to(device)
+    output = model(
+        input_ids=q_ids,
+        attention_mask=q_mask,
+        position_ids=(q_mask.cumsum(-1) - 1).clamp(min=0),
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    cache, logits = output.cache, output.logits[:, -1].float()  # [B, V]
+    if group_size > 1:
+        cache.batch_repeat_interleave(group_size)
+        logits = logits.repeat_interleave(group_size, 0)
+        q_ids = q_ids.repeat_interleave(group_size, 0)
+        q_mask = q_mask.repeat_interleave(group_size, 0)
+    return q_ids, q_mask, cache, logits
+
+
+@torch.no_grad()
 def sample(
     model: torch.nn.Module,
     questions: Sequence[Sequence[int]],
@@ -146,23 +174,7 @@ def sample(
     N = B * group_size rows.
     """
     device = next(model.parameters()).device
-    q_ids, q_mask = pad_left(questions, pad_id)
-    q_ids, q_mask = q_ids.to(device), q_mask.to(device)
-    positions = (q_mask.cumsum(-1) - 1).clamp(min=0)
-    output = model(
-        input_ids=q_ids,
-        attention_mask=q_mask,
-        position_ids=positions,
-        use_cache=True,
-        logits_to_keep=1,
-    )
-    cache = output.cache
-    logits = output.logits[:, -1].float()  # [B, V]
-    if group_size > 1:
-        cache.batch_repeat_interleave(group_size)
-        logits = logits.repeat_interleave(group_size, 0)
-        q_ids = q_ids.repeat_interleave(group_size, 0)
-        q_mask = q_mask.repeat_interleave(group_size, 0)
+    q_ids, q_mask, cache, logits = prefill(model, questions, pad_id, group_size)
     n_rows = q_ids.shape[0]
     next_position = q_mask.sum(-1)  # [N] position of the first response token
     stop = torch.as_tensor(list(stop_ids), dtype=torch.long, device=device)
