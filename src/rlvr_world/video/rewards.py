@@ -59,6 +59,29 @@ def frame_weights(frames: int, aggregate: str = "mean", discount: float = 0.9) -
     return weights / weights.sum()
 
 
+def aggregate_terms(
+    per_frame: Mapping[str, torch.Tensor], aggregate: str = "mean", discount: float = 0.9
+) -> dict[str, torch.Tensor]:
+    """{term: [B, T] per-frame values} -> {term: [B]}: each value clamped to [0, WORST] (NaN
+    counts as WORST), then weighted over the T frames by `frame_weights`."""
+    out = {}
+    for name, values in per_frame.items():
+        weight = frame_weights(values.shape[-1], aggregate, discount).to(values.device)  # [T]
+        # finite frames give finite terms; nan_to_num guards the [0, WORST] range anyway
+        out[name] = values.nan_to_num(WORST[name]).clamp(0.0, WORST[name]) @ weight
+    return out
+
+
+def reward_from_terms(
+    terms: Mapping[str, torch.Tensor], weights: Mapping[str, float]
+) -> torch.Tensor:
+    """{term: [B] aggregated values} -> rewards [B] = -(sum of weight * term)."""
+    batch = next(iter(terms.values())).shape[0]
+    device = next(iter(terms.values())).device
+    penalty = sum(weights[name] * terms[name] for name in weights)
+    return torch.zeros(batch, device=device) - penalty  # 0 - 0 is +0.0, not -0.0
+
+
 def _samples(pred, batch: int) -> list | None:
     """Split predictions into B per-sample items, or None when that is impossible."""
     if isinstance(pred, torch.Tensor):
@@ -126,6 +149,10 @@ def frame_reward(
         raise ValueError(f"reward weights must be >= 0, got {weights}")
     if not 0 < discount <= 1:
         raise ValueError(f"discount must be in (0, 1], got {discount}")
+    if (
+        aggregate not in AGGREGATES
+    ):  # checked here too: a batch with no usable sample must fail alike
+        raise ValueError(f"unknown aggregate {aggregate!r}; known: {', '.join(AGGREGATES)}")
     if not isinstance(target, torch.Tensor) or target.ndim != 5 or target.shape[2] != 3:
         shape = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target)
         raise ValueError(f"target must be a [B, T, 3, H, W] tensor, got {shape}")
@@ -134,8 +161,6 @@ def frame_reward(
     batch, frames = target.shape[:2]
     if frames == 0:
         raise ValueError("target has no frames (T = 0)")
-    frame_weight = frame_weights(frames, aggregate, discount).to(target.device)  # [T]
-
     samples = _samples(pred, batch) or [None] * batch
     usable = [i for i, s in enumerate(samples) if _usable(s, target.shape[1:])]
     # per-sample aggregated terms, malformed samples at the worst value: {name: [B]}
@@ -145,18 +170,18 @@ def frame_reward(
             x = torch.stack([samples[i].to(target.device) for i in usable]).float()
             y = target[usable].float()
             x, y = x.flatten(0, 1), y.flatten(0, 1)  # [U*T, 3, H, W]
-            for name in weights:
-                values = torch.cat(
+            per_frame = {
+                name: torch.cat(
                     [
                         _term(name, x[j : j + batch_size], y[j : j + batch_size], lpips_net)
                         for j in range(0, x.shape[0], batch_size)
                     ]
-                )
-                # finite frames give finite terms; nan_to_num guards the [0, WORST] range anyway
-                values = values.nan_to_num(WORST[name]).clamp(0.0, WORST[name])
-                terms[name][usable] = values.view(len(usable), frames) @ frame_weight  # [U]
-    penalty = sum(weights[name] * terms[name] for name in weights)
-    rewards = torch.zeros(batch, device=target.device) - penalty  # 0 - 0 is +0.0, not -0.0
+                ).view(len(usable), frames)
+                for name in weights
+            }
+            for name, values in aggregate_terms(per_frame, aggregate, discount).items():
+                terms[name][usable] = values
+    rewards = reward_from_terms(terms, weights)
     log = {name: float(values.mean()) if batch else 0.0 for name, values in terms.items()}
     log["malformed"] = 1.0 - len(usable) / batch if batch else 0.0
     return FrameRewards(rewards.float(), log)

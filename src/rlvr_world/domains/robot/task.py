@@ -27,11 +27,11 @@ from rlvr_world.core.sampler import Samples, SamplingConfig, sample
 from rlvr_world.video.autoencoder import float_to_frames, frames_to_float
 from rlvr_world.video.metrics import frame_metrics, lpips
 from rlvr_world.video.rewards import (
-    WORST,
+    aggregate_terms,
     frame_reward,
-    frame_weights,
     minimum_reward,
     repetition,
+    reward_from_terms,
 )
 
 METRICS = ("mae", "mse", "psnr", "ssim", "lpips")
@@ -269,11 +269,9 @@ class RobotTask:
         per_example = {k: v.view(b, f).mean(1) for k, v in values.items()}
         if self.reward_lpips_net == self.lpips_net:
             # the training reward from the same per-frame values (no second LPIPS pass)
-            over_frames = frame_weights(f, self.reward_aggregate)  # [F]
-            rewards = -sum(
-                weight * (values[term].view(b, f).clamp(max=WORST[term]) * over_frames).sum(1)
-                for term, weight in self.reward_weights.items()
-            )
+            per_frame = {term: values[term].view(b, f) for term in self.reward_weights}
+            terms = aggregate_terms(per_frame, self.reward_aggregate)
+            rewards = reward_from_terms(terms, self.reward_weights)
         else:
             rewards = self.reward("mae_lpips")(predictions, [e.reference for e in examples], [])
         repeats = repetition(np.stack([p["tokens"] for p in predictions])).repeats
