@@ -75,39 +75,6 @@ PRESETS: dict[str, dict] = {
         # SPEC §2: video is evaluated by sampling (temperature 1, top-k 100), not greedily
         "eval": {"max_examples": 48, "batch_size": 32, "temperature": 1.0, "top_k": 100},
     },
-    # `rlvr-world bench robot`: robot-tiny, with RL long enough to show the claim (SPEC §5).
-    "robot-bench": {
-        "data": {"domain": "robot"},
-        "video": {
-            "train_episodes_per_task": 24,
-            "valid_episodes_per_task": 2,
-            "test_episodes_per_task": 4,
-            "reward_lpips_net": "alex",
-        },
-        "tokenizer": {"steps": 1200, "eval_every": 400, "eval_frames": 128},
-        "mle": {
-            "steps": 800,
-            "batch_size": 16,
-            "micro_batch_size": 16,
-            "lr": 2e-3,
-            "eval_every": 200,
-            "save_every": 200,
-        },
-        "rlvr": {
-            "steps": 60,
-            "questions_per_step": 8,
-            "group_size": 8,
-            "mini_batch_size": 8,
-            "lr": 5e-5,
-            "reward": "mae_lpips",
-            "skip_zero_variance": False,
-            "loss": {"dual_clip": 3.0, "entropy_coef": 0.0},
-            "eval_every": 20,
-            "save_every": 20,
-        },
-        "eval": {"max_examples": 32, "batch_size": 32, "temperature": 1.0, "top_k": 100},
-        "progress": False,
-    },
     # Smoke tests: seconds.
     "robot-debug": {
         "data": {"domain": "robot"},
@@ -256,6 +223,12 @@ PRESETS: dict[str, dict] = {
         "eval": {"max_new_tokens": 2048, "batch_size": 32},
     },
 }
+
+# `rlvr-world bench robot`: robot-tiny, held-out evaluations during training on fewer examples
+# (each costs a sampled rollout and VGG LPIPS per frame), no progress bars.
+PRESETS["robot-bench"] = merge(
+    PRESETS["robot-tiny"], {"eval": {"max_examples": 32}, "progress": False}
+)
 
 
 def preset_names() -> list[str]:
