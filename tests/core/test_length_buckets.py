@@ -5,21 +5,7 @@ import torch
 
 from rlvr_world.core import losses
 from rlvr_world.core.losses import length_buckets, response_logprobs
-from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.sequences import pad_left, pad_right
-
-
-def _model():
-    torch.manual_seed(0)
-    return build_llama(
-        ModelConfig(
-            hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64, max_positions=64
-        ),
-        vocab_size=12,
-        pad_id=0,
-        bos_id=1,
-        eos_id=2,
-    )
 
 
 def _batch(n=12, seed=0, group_size=1):
@@ -52,7 +38,7 @@ def test_buckets_partition_rows_and_cut_padding():
 
 @pytest.mark.parametrize("group_size", [1, 4])
 @pytest.mark.parametrize("bucketed,share_prefix", [(True, False), (False, True), (True, True)])
-def test_fast_paths_match_one_forward(monkeypatch, group_size, bucketed, share_prefix):
+def test_fast_paths_match_one_forward(monkeypatch, make_model, group_size, bucketed, share_prefix):
     """Values, entropies and gradients equal those of one padded forward over all rows."""
     monkeypatch.setattr(losses, "BUCKET_OVERHEAD_TOKENS", 0)  # force many buckets
     batch = _batch(12, group_size=group_size)
@@ -63,7 +49,7 @@ def test_fast_paths_match_one_forward(monkeypatch, group_size, bucketed, share_p
         {"bucketed": False, "share_prefix": False},
         {"bucketed": bucketed, "share_prefix": share_prefix},
     ):
-        model = _model()
+        model = make_model()
         logp, entropy = response_logprobs(model, *batch, with_entropy=True, **options)
         assert logp.shape == entropy.shape == mask.shape
         ((logp * mask).sum() + (entropy * mask).sum()).backward()
@@ -76,12 +62,12 @@ def test_fast_paths_match_one_forward(monkeypatch, group_size, bucketed, share_p
         torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-4)
 
 
-def test_shared_prefix_with_empty_and_one_token_responses():
+def test_shared_prefix_with_empty_and_one_token_responses(make_model):
     """Rows whose response mask is empty (truncation-masked) or one token long."""
     q = pad_left([[1, 5, 6]] * 3 + [[1, 7]] * 3, 0)
     r_ids, r_mask = pad_right([[4, 2], [3], [5, 6, 7, 2], [2], [8, 9], [4]], 0)
     r_mask[2] = 0.0  # a truncated response with its mask zeroed
-    model = _model()
+    model = make_model()
     plain, _ = response_logprobs(model, *q, r_ids, r_mask, bucketed=False, share_prefix=False)
     fast, _ = response_logprobs(model, *q, r_ids, r_mask)
     torch.testing.assert_close(fast * r_mask, plain * r_mask, atol=1e-5, rtol=1e-4)

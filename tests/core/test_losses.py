@@ -4,24 +4,10 @@ import torch
 import torch.nn.functional as F
 
 from rlvr_world.core.losses import mle_loss, response_logprobs
-from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.sequences import pad_left, pad_right
 
 QUESTIONS = [[1, 5, 6], [1, 7], [1, 3, 4, 5, 8], [1, 9, 9]]
 RESPONSES = [[4, 4, 2], [5, 2], [6, 7, 8, 9, 2], [3, 2]]
-
-
-def model():
-    torch.manual_seed(0)
-    return build_llama(
-        ModelConfig(
-            hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64, max_positions=64
-        ),
-        vocab_size=12,
-        pad_id=0,
-        bos_id=1,
-        eos_id=2,
-    )
 
 
 def batch(rows):
@@ -30,8 +16,8 @@ def batch(rows):
     return (*q, *r)
 
 
-def test_mle_loss_counts_response_tokens_only():
-    m = model()
+def test_mle_loss_counts_response_tokens_only(make_model):
+    m = make_model()
     nll, count = mle_loss(m, *batch([0, 1, 2, 3]))
     assert count == sum(len(r) for r in RESPONSES)
     # naive: one unpadded sequence at a time, cross-entropy of response positions only
@@ -42,10 +28,10 @@ def test_mle_loss_counts_response_tokens_only():
     torch.testing.assert_close(nll, expected, atol=1e-4, rtol=1e-5)
 
 
-def test_gradient_accumulation_equals_one_batch():
+def test_gradient_accumulation_equals_one_batch(make_model):
     """batch 4 x accumulation 1 == batch 2 x accumulation 2 (token-weighted)."""
     total = sum(len(r) for r in RESPONSES)
-    whole, split = model(), model()
+    whole, split = make_model(), make_model()
     nll, _ = mle_loss(whole, *batch([0, 1, 2, 3]))
     (nll / total).backward()
     for rows in ([0, 1], [2, 3]):
@@ -55,8 +41,8 @@ def test_gradient_accumulation_equals_one_batch():
         torch.testing.assert_close(a.grad, b.grad, atol=1e-6, rtol=1e-4)
 
 
-def test_response_logprobs_are_padding_invariant():
-    m = model()
+def test_response_logprobs_are_padding_invariant(make_model):
+    m = make_model()
     logp_batch, _ = response_logprobs(m, *batch([0, 1, 2, 3]))
     for i in range(4):
         alone, _ = response_logprobs(m, *batch([i]))

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from rlvr_world.core.losses import mle_loss, response_logits, response_logprobs
-from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.rollout import inserts_from_lists, rollout
 from rlvr_world.core.sampler import SamplingConfig, sample
 
@@ -12,21 +11,6 @@ PAD, BOS, EOS = 0, 1, 2
 CODES = list(range(3, 13))  # the "span" vocabulary
 ACTIONS = list(range(13, 20))  # the inserted vocabulary
 K, A, S = 3, 2, 3  # span length, inserted tokens, spans
-
-
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    m = build_llama(
-        ModelConfig(
-            hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64, max_positions=128
-        ),
-        vocab_size=24,
-        pad_id=PAD,
-        bos_id=BOS,
-        eos_id=EOS,
-    )
-    return m.eval()
 
 
 QUESTIONS = [[BOS, 5, 6, 13, 14], [BOS, 9]]

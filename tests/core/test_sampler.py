@@ -4,25 +4,9 @@ import pytest
 import torch
 
 from rlvr_world.core.losses import response_logprobs
-from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.sampler import SamplingConfig, filter_logits, sample
 
 PAD, BOS, EOS = 0, 1, 2
-
-
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    m = build_llama(
-        ModelConfig(
-            hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64, max_positions=128
-        ),
-        vocab_size=24,
-        pad_id=PAD,
-        bos_id=BOS,
-        eos_id=EOS,
-    )
-    return m.eval()
 
 
 QUESTIONS = [[BOS, 5, 6, 7], [BOS, 9], [BOS, 3, 4, 5, 6, 7, 8]]
