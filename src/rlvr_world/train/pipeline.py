@@ -10,9 +10,8 @@ from tqdm.auto import tqdm
 
 from rlvr_world.core.model import load_model
 from rlvr_world.train.config import RunConfig, from_dict
-from rlvr_world.train.config import to_dict as plain_config
-from rlvr_world.train.context import initial_checkpoint, prepare
-from rlvr_world.train.run import read_config, write_json
+from rlvr_world.train.context import DOMAINS, initial_checkpoint, plain, prepare
+from rlvr_world.train.run import Logger, read_config, write_config, write_json
 
 
 def run_mle(
@@ -50,9 +49,6 @@ def run_tokenizer(config: RunConfig, out: str | Path) -> Path:
     """Episodes and the frame tokenizer of a video domain, no world model yet: a run that
     `train mle --init` can start from. Writes `train_result.json` with the reconstruction
     figures on held-out frames."""
-    from rlvr_world.train.context import DOMAINS
-    from rlvr_world.train.run import Logger, write_config
-
     out = Path(out)
     if (out / "tokenizer").exists():
         raise FileExistsError(f"{out} already holds a tokenizer; choose another --out")
@@ -62,7 +58,7 @@ def run_tokenizer(config: RunConfig, out: str | Path) -> Path:
             "tokenizer is trained with the data of every text run"
         )
     out.mkdir(parents=True, exist_ok=True)
-    write_config(out, {**json.loads(json.dumps(plain_config(config))), "init": None})
+    write_config(out, {**plain(config), "init": None})
     logger = Logger(out)
     try:
         DOMAINS.get(config.data.domain)(
@@ -84,10 +80,10 @@ def load_run_config(run: str | Path) -> RunConfig:
 def evaluate_run(
     run: str | Path, split: str = "test", checkpoint: str = "best", progress: bool = True
 ) -> dict:
-    """Greedy evaluation of a run's checkpoint on a split; writes `eval.json`, `samples.jsonl`."""
+    """Evaluation of a run's checkpoint on a split (decoding as `eval` in its config says);
+    writes `eval.json`, `samples.jsonl`."""
     from rlvr_world.core.checkpoint import latest_checkpoint
     from rlvr_world.eval.evaluate import evaluate
-    from rlvr_world.train.context import DOMAINS
 
     run = Path(run)
     config = load_run_config(run)
