@@ -108,3 +108,12 @@ def test_bench_robot_quick(tmp_path):
         assert set(result[setup]["mle"]) >= METRICS and set(result[setup]["rlvr"]) >= METRICS
     assert "repetition" in result["multi_step"]["mle"]
     assert set(result["rl_steps"]) == {"single_step", "multi_step"} and result["wall_seconds"] > 0
+
+
+def test_tokenizer_path_is_copied_into_the_run(runs, tmp_path):
+    source = runs / "tok" / "tokenizer"
+    out = tmp_path / "reuse"
+    args = ["--preset", "robot-debug", "--out", str(out), f"video.tokenizer_path={source}"]
+    assert main(["train", "tokenizer", *args]) == 0
+    for name in ("autoencoder.safetensors", "action_bins.json", "eval.json"):
+        assert (out / "tokenizer" / name).read_bytes() == (source / name).read_bytes()

@@ -1,15 +1,16 @@
 """Build the robot task of a run: episodes (simulated or loaded), frame tokenizer, examples.
 
 A run folder holds `data/{train,valid,test}/episode_*.npz` and `tokenizer/` (the FSQ
-autoencoder and the action bins). A run started from another (`init_dir`) reuses both; a new
+autoencoder and the action bins). A run started from another (`init_dir`) copies both; a new
 run simulates (or loads `video.data_path`) and trains the tokenizer, unless
-`video.tokenizer_path` names one to reuse.
+`video.tokenizer_path` names one to copy.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -80,11 +81,20 @@ def _frames(episodes: list[dict]) -> np.ndarray:
     return np.concatenate([np.asarray(e["image"]) for e in episodes]) if episodes else np.zeros(0)
 
 
-def prepare_tokenizer(config, run_dir: Path, splits: dict[str, list], log=None) -> VideoTokenizer:
-    """The run's frame tokenizer: reused from `video.tokenizer_path`, else trained here on the
+def prepare_tokenizer(
+    config, run_dir: Path, splits: dict[str, list], init_dir: Path | None = None, log=None
+) -> VideoTokenizer:
+    """The run's frame tokenizer, always kept in `run_dir/tokenizer`: copied from `init_dir`'s,
+    reused from this run folder (resume) or `video.tokenizer_path`, else trained here on the
     training frames (reconstruction figures on validation frames -> `tokenizer/eval.json`)."""
-    if config.video.tokenizer_path:
-        return VideoTokenizer.load(config.video.tokenizer_path)
+    folder = run_dir / "tokenizer"
+    sources = [init_dir / "tokenizer" if init_dir is not None else None, folder]
+    sources.append(Path(config.video.tokenizer_path) if config.video.tokenizer_path else None)
+    for source in sources:
+        if source is not None and (source / "autoencoder.json").exists():
+            if source != folder:  # with its eval.json, so later runs and reports see it
+                shutil.copytree(source, folder, dirs_exist_ok=True)
+            return VideoTokenizer.load(folder)
     tokenizer, figures = train_frame_tokenizer(
         _frames(splits["train"]),
         _frames(splits["valid"] or splits["test"]),
@@ -95,8 +105,8 @@ def prepare_tokenizer(config, run_dir: Path, splits: dict[str, list], log=None) 
         log=log,
         progress=config.progress,
     )
-    tokenizer.save(run_dir / "tokenizer")
-    (run_dir / "tokenizer" / "eval.json").write_text(json.dumps(figures, indent=2))
+    tokenizer.save(folder)
+    (folder / "eval.json").write_text(json.dumps(figures, indent=2))
     return tokenizer
 
 
@@ -119,14 +129,7 @@ def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) 
     """The run's task (episodes + tokenizer + examples). `config` is a `RunConfig`."""
     run_dir = Path(run_dir)
     splits = prepare_episodes(config, run_dir, init_dir)
-    for source in (init_dir, run_dir):
-        if source is not None and (source / "tokenizer" / "autoencoder.json").exists():
-            tokenizer = VideoTokenizer.load(source / "tokenizer")
-            if source != run_dir:
-                tokenizer.save(run_dir / "tokenizer")
-            break
-    else:
-        tokenizer = prepare_tokenizer(config, run_dir, splits, log=log)
+    tokenizer = prepare_tokenizer(config, run_dir, splits, init_dir, log=log)
     video = config.video
     return RobotTask(
         splits,
