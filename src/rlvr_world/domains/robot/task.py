@@ -81,59 +81,48 @@ class RobotTask:
 
     def encode(self, episodes: Sequence[Mapping[str, Any]], split: str = "") -> list[Example]:
         tok = self.tokenizer
+        window = self.context_frames + 1 if self.mode == "single" else self.rollout_frames
         examples = []
         for number, episode in enumerate(episodes):
-            frames, actions = np.asarray(episode["image"]), np.asarray(episode["action"])
-            frame_ids = tok.encode_frames(frames)  # [T, K]
-            action_ids = tok.encode_actions(actions)  # [T, D]
-            name = str(episode.get("task", "robot"))
-            window = self.context_frames + 1 if self.mode == "single" else self.rollout_frames
+            frames = np.asarray(episode["image"])
+            frame_ids = tok.encode_frames(frames).tolist()  # [T, K]
+            action_ids = tok.encode_actions(np.asarray(episode["action"])).tolist()  # [T, D]
             for start in range(0, len(frames) - window + 1, self.stride):
-                example_id = f"{split}/{number}/{start}"
+                context = {
+                    "id": f"{split}/{number}/{start}",
+                    "split": str(episode.get("task", "robot")),
+                    "episode": [split, number],
+                    "start": start,
+                }
                 if self.mode == "single":
-                    steps = range(start, start + self.context_frames)
-                    question = [i for t in steps for i in (*frame_ids[t], *action_ids[t])]
-                    question.append(tok.bos_id)
                     target = start + self.context_frames
+                    question = [
+                        i for t in range(start, target) for i in frame_ids[t] + action_ids[t]
+                    ]
                     examples.append(
                         Example(
-                            question_ids=[int(i) for i in question],
+                            question_ids=question + [tok.bos_id],
                             reference=frames[target : target + 1],
-                            context={
-                                "id": example_id,
-                                "split": name,
-                                "episode": [split, number],
-                                "start": start,
-                            },
-                            response_ids=[int(i) for i in frame_ids[target]],
+                            context=context,
+                            response_ids=frame_ids[target],
                         )
                     )
-                else:
-                    last = start + self.rollout_frames
-                    question = [*frame_ids[start], *action_ids[start]]
-                    inserts = [[int(i) for i in action_ids[t]] for t in range(start + 1, last - 1)]
-                    response, mask = [], []
-                    for t in range(start + 1, last):
-                        response += [int(i) for i in frame_ids[t]]
-                        mask += [1] * tok.tokens_per_frame
-                        if t < last - 1:
-                            response += inserts[t - start - 1]
-                            mask += [0] * tok.action_tokens
-                    examples.append(
-                        Example(
-                            question_ids=[int(i) for i in question],
-                            reference=frames[start + 1 : last],
-                            context={
-                                "id": example_id,
-                                "split": name,
-                                "episode": [split, number],
-                                "start": start,
-                                "actions": inserts,
-                            },
-                            response_ids=response,
-                            loss_mask=mask,
-                        )
+                    continue
+                last = start + self.rollout_frames
+                inserts = action_ids[start + 1 : last - 1]  # the true actions between frames
+                response, mask = list(frame_ids[start + 1]), [1] * tok.tokens_per_frame
+                for t in range(start + 2, last):
+                    response += inserts[t - start - 2] + frame_ids[t]
+                    mask += [0] * tok.action_tokens + [1] * tok.tokens_per_frame
+                examples.append(
+                    Example(
+                        question_ids=frame_ids[start] + action_ids[start],
+                        reference=frames[start + 1 : last],
+                        context={**context, "actions": inserts},
+                        response_ids=response,
+                        loss_mask=mask,
                     )
+                )
         return examples
 
     def examples(self, split: str) -> list[Example]:
