@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from rlvr_world.video.actions import ActionBinner
 from rlvr_world.video.autoencoder import AutoencoderConfig, FrameAutoencoder, frames_to_float
 from rlvr_world.video.lpips import lpips_network
-from rlvr_world.video.metrics import lpips, psnr, ssim
+from rlvr_world.video.metrics import frame_metrics
 from rlvr_world.video.tokenizer import VideoTokenizer
 
 
@@ -28,17 +28,20 @@ def reconstruction_metrics(
     autoencoder: FrameAutoencoder, frames: np.ndarray, batch_size: int = 64
 ) -> dict[str, float]:
     """Mean PSNR, SSIM and LPIPS (VGG) of decode(encode(x)) against x over uint8 [N, H, W, 3]."""
+    if len(frames) == 0:
+        return {"psnr": 0.0, "ssim": 0.0, "lpips": 0.0}
     was_training = autoencoder.training
     autoencoder.eval()
-    totals = {"psnr": 0.0, "ssim": 0.0, "lpips": 0.0}
-    for start in range(0, len(frames), batch_size):
-        x = frames_to_float(frames[start : start + batch_size])
-        x_hat = autoencoder.decode(autoencoder.encode(x))
-        totals["psnr"] += float(psnr(x_hat, x).sum())
-        totals["ssim"] += float(ssim(x_hat, x).sum())
-        totals["lpips"] += float(lpips(x_hat, x, net="vgg").sum())
+    x = frames_to_float(frames)
+    x_hat = torch.cat(
+        [
+            autoencoder.decode(autoencoder.encode(x[start : start + batch_size]))
+            for start in range(0, len(x), batch_size)
+        ]
+    )
     autoencoder.train(was_training)
-    return {k: v / max(len(frames), 1) for k, v in totals.items()}
+    values = frame_metrics(x_hat, x, lpips_net="vgg")
+    return {k: float(values[k].mean()) for k in ("psnr", "ssim", "lpips")}
 
 
 def train_frame_tokenizer(
