@@ -45,22 +45,19 @@ def plain(config: RunConfig) -> dict:
     return json.loads(json.dumps(to_dict(config)))
 
 
-def has_model(run: Path) -> bool:
-    """Does the run hold a model checkpoint (`best` or a `latest` one)?"""
-    return (run / "checkpoints" / "best").is_dir() or latest_checkpoint(
-        run / "checkpoints"
-    ) is not None
+def handed_on(run: Path) -> Path | None:
+    """The checkpoint a run hands on: `best` if kept, else the latest one, else None (e.g. a
+    tokenizer run, which has data and a tokenizer but no model)."""
+    best = run / "checkpoints" / "best"
+    return best if best.is_dir() else latest_checkpoint(run / "checkpoints")
 
 
 def initial_checkpoint(run: Path) -> Path:
-    """The checkpoint a run hands on: `best` if kept, else the latest one."""
-    best = run / "checkpoints" / "best"
-    if best.is_dir():
-        return best
-    latest = latest_checkpoint(run / "checkpoints")
-    if latest is None:
+    """`handed_on`, required."""
+    checkpoint = handed_on(run)
+    if checkpoint is None:
         raise FileNotFoundError(f"{run} holds no checkpoint (checkpoints/best or latest)")
-    return latest
+    return checkpoint
 
 
 def prepare(
@@ -95,8 +92,8 @@ def prepare(
     resume_from = latest_checkpoint(run_dir / "checkpoints") if resume else None
     if resume_from is not None:
         model = load_model(resume_from / "model")
-    elif init_dir is not None and has_model(init_dir):
-        model = load_model(initial_checkpoint(init_dir) / "model")
+    elif init_dir is not None and (start := handed_on(init_dir)) is not None:
+        model = load_model(start / "model")
     else:  # a new model (an init run without one, e.g. a tokenizer run, gives data + tokenizer)
         model = build_llama(
             config.model, tokenizer.vocab_size, tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id
