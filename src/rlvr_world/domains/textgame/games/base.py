@@ -286,23 +286,16 @@ class TextGame:
                 actions[f"take {thing.name}"] = when(
                     self._can_take(thing), lambda t=thing: self._move(t, agent)
                 )
-            if "isOpen" in thing.properties:
-                is_open = thing.properties["isOpen"]
-                reachable = self.reachable(thing)
-                actions[f"open {thing.name}"] = when(
-                    reachable and not is_open, setter(thing, "isOpen", True)
+            # boolean switches: (property, verb that sets it, verb that clears it)
+            switches = [("isOpen", "open", "close")] if "isOpen" in thing.properties else []
+            switches += [("isOn", "turn on", "turn off")] if thing.device else []
+            for key, set_verb, clear_verb in switches:
+                value, reachable = thing.properties[key], self.reachable(thing)
+                actions[f"{set_verb} {thing.name}"] = when(
+                    reachable and not value, setter(thing, key, True)
                 )
-                actions[f"close {thing.name}"] = when(
-                    reachable and is_open, setter(thing, "isOpen", False)
-                )
-            if thing.device:
-                is_on = thing.properties["isOn"]
-                reachable = self.reachable(thing)
-                actions[f"turn on {thing.name}"] = when(
-                    reachable and not is_on, setter(thing, "isOn", True)
-                )
-                actions[f"turn off {thing.name}"] = when(
-                    reachable and is_on, setter(thing, "isOn", False)
+                actions[f"{clear_verb} {thing.name}"] = when(
+                    reachable and value, setter(thing, key, False)
                 )
             if thing.portable or thing.liquid:
                 for container in things:
