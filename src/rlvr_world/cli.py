@@ -5,11 +5,14 @@ rlvr-world data --preset P --out DIR              simulate and save a dataset
 rlvr-world train mle  --preset P [--out DIR] [--config F.yaml] [--resume] [key=value ...]
 rlvr-world train rlvr --preset P --init RUN [--out DIR] [--resume] [key=value ...]
 rlvr-world eval RUN [--split test] [--checkpoint best|latest|NAME]
+rlvr-world export RUN --out DIR [--checkpoint best|latest|NAME]   standard HF model, LoRA merged
 rlvr-world score textgame --data F --predictions F --reward R [--compat C] --out F
 rlvr-world score video --pred P.npz --target T.npz [--lpips-net vgg|alex] --out S.json
 rlvr-world report RUN [RUN ...] [--out F.html]
-rlvr-world bench textgame|throughput --out F.json
+rlvr-world bench textgame|robot|throughput|distributed --out F.json
 rlvr-world config [--preset P]                    resolved config with field docs
+
+Data-parallel: torchrun --nproc-per-node N -m rlvr_world.cli train mle|rlvr ... --out DIR
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ def cmd_train(args) -> int:
         config = load_run_config(args.out)
     else:
         config = _config(args)
+    if not args.out and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise SystemExit("error: under torchrun every rank must be given the same --out RUN")
     out = Path(args.out) if args.out else _default_out(args.phase, args.preset)
     if args.phase == "tokenizer":
         run = run_tokenizer(config, out)
@@ -89,6 +94,8 @@ def cmd_train(args) -> int:
         run = run_mle(config, out, resume=args.resume, init=args.init)
     else:
         run = run_rlvr(config, args.init, out, resume=args.resume)
+    if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 reports
+        return 0
     print(f"run folder: {run}")
     print((run / "train_result.json").read_text().strip())
     return 0
@@ -99,6 +106,14 @@ def cmd_eval(args) -> int:
 
     summary = evaluate_run(args.run, split=args.split, checkpoint=args.checkpoint)
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from rlvr_world.train.pipeline import export_run
+
+    out = export_run(args.run, args.out, checkpoint=args.checkpoint)
+    print(f"exported {args.run} ({args.checkpoint}) -> {out}")
     return 0
 
 
@@ -147,6 +162,8 @@ def cmd_bench(args) -> int:
         from rlvr_world.bench.textgame import bench_textgame as bench
     elif args.which == "robot":
         from rlvr_world.bench.robot import bench_robot as bench
+    elif args.which == "distributed":
+        from rlvr_world.bench.distributed import bench_distributed as bench
     else:
         from rlvr_world.bench.throughput import bench_throughput as bench
     result = bench(Path(args.out), quick=args.quick)
@@ -207,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="best", help="best, latest or a checkpoint name")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser(
+        "export", help="a run's checkpoint as a standard Hugging Face model (LoRA merged)"
+    )
+    p.add_argument("run")
+    p.add_argument("--out", required=True, help="an empty or new folder")
+    p.add_argument("--checkpoint", default="best", help="best, latest or a checkpoint name")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("score", help="score any model's answers offline")
     score = p.add_subparsers(dest="domain", required=True)
     p = score.add_parser("textgame", help="rewards of text-game answers")
@@ -229,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="benchmarks behind the README's claims")
-    p.add_argument("which", choices=["textgame", "robot", "throughput"])
+    p.add_argument("which", choices=["textgame", "robot", "throughput", "distributed"])
     p.add_argument("--out", required=True, help="JSON result file")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke version")
     p.set_defaults(func=cmd_bench)

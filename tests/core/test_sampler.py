@@ -89,6 +89,30 @@ def test_seeded_sampling_is_reproducible(model):
     assert torch.equal(runs[0].response_ids, runs[1].response_ids)
 
 
+@pytest.mark.parametrize("split", [1, 2])
+def test_a_batch_split_across_processes_samples_the_same_rows(model, split):
+    """Rows sampled as shares of a batch (`batch_rows`) are the rows sampled all at once."""
+    questions = [[1, 5, 6], [1, 7], [1, 8, 9, 10], [1, 11, 4]]
+    config = SamplingConfig(max_new_tokens=8)
+
+    def draw(part, offset):
+        return sample(
+            model,
+            part,
+            config,
+            group_size=2,
+            stop_ids=[EOS],
+            pad_id=PAD,
+            generator=torch.Generator().manual_seed(3),
+            batch_rows=(offset * 2, len(questions) * 2),
+        )
+
+    whole = draw(questions, 0).responses()
+    parts = draw(questions[:split], 0).responses() + draw(questions[split:], split).responses()
+    assert parts == whole
+    assert len({tuple(r) for r in whole}) > 1  # sampled, not one repeated answer
+
+
 def test_filter_logits_top_k_and_top_p():
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
     assert torch.isinf(filter_logits(logits, top_k=2)).tolist() == [[False, False, True, True]]

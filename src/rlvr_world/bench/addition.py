@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_world.core.protocols import Example, Reward
-from rlvr_world.core.sampler import Samples, sample
+from rlvr_world.core.sampler import Samples
+from rlvr_world.text.generate import generate_until_eos
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 CHARS = "0123456789+="
@@ -135,16 +136,18 @@ class AdditionTask:
             raise KeyError(f"unknown split {split!r}; known: {', '.join(self._examples)}")
         return self._examples[split]
 
-    def generate(self, model, examples, config, *, group_size=1, generator=None) -> Samples:
+    def generate(
+        self, model, examples, config, *, group_size=1, generator=None, batch_rows=None
+    ) -> Samples:
         """Completions up to EOS or the length limit."""
-        return sample(
+        return generate_until_eos(
+            self.tokenizer,
             model,
-            [e.question_ids for e in examples],
+            examples,
             config,
             group_size=group_size,
-            stop_ids=[self.tokenizer.eos_id],
-            pad_id=self.tokenizer.pad_id,
             generator=generator,
+            batch_rows=batch_rows,
         )
 
     def decode(self, response_ids: Sequence[int], context: Mapping[str, Any] | None = None) -> str:

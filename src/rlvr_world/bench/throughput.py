@@ -67,7 +67,7 @@ def bench_throughput(out: Path, quick: bool = False) -> dict:
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(THREADS)
     try:
-        with _quiet(), tempfile.TemporaryDirectory(prefix="rlvr-bench-") as tmp:
+        with quiet_libraries(), tempfile.TemporaryDirectory(prefix="rlvr-bench-") as tmp:
             task = AdditionTask(train_size=(steps + 1) * prompts, test_size=prompts, seed=SEED)
             init = Path(tmp) / "init"
             n_params = _save_initial_model(task, init)
@@ -138,7 +138,7 @@ def _load_average() -> float | None:
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet_libraries():
     """Silence progress bars, info logs and deprecation warnings of the libraries."""
     import datasets
     import transformers
@@ -242,10 +242,12 @@ class _OursStepper:
 # ------------------------------------------------------------------------------------------
 
 
-def _trl_config(output_dir: Path, steps: int, prompts: int):
+def trl_grpo_config(output_dir: Path, steps: int, prompts: int, **changes):
+    """TRL's `GRPOConfig` set up as our GRPO step (offline, CPU, one optimiser step per RL
+    step, token-mean loss, group-std advantages); `changes` override any field."""
     from trl import GRPOConfig
 
-    return GRPOConfig(
+    settings = dict(
         output_dir=str(output_dir),
         use_cpu=True,
         bf16=False,
@@ -258,7 +260,7 @@ def _trl_config(output_dir: Path, steps: int, prompts: int):
         gradient_accumulation_steps=1,
         num_generations=GROUP_SIZE,
         num_iterations=1,
-        max_steps=steps + 1,
+        max_steps=steps,
         max_completion_length=MAX_NEW_TOKENS,
         temperature=1.0,
         top_p=1.0,
@@ -282,6 +284,7 @@ def _trl_config(output_dir: Path, steps: int, prompts: int):
         report_to="none",
         disable_tqdm=True,
     )
+    return GRPOConfig(**{**settings, **changes})
 
 
 def _bench_steps(
@@ -329,7 +332,7 @@ def _bench_steps(
             self.resumed = time.perf_counter()
 
     clock = Interleave()
-    config = _trl_config(output_dir, steps, prompts)
+    config = trl_grpo_config(output_dir, steps + 1, prompts)
     model = AutoModelForCausalLM.from_pretrained(str(init), local_files_only=True)
     trainer = GRPOTrainer(
         model=model,  # TRL re-loads its reference model from the same folder (config name)

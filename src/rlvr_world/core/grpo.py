@@ -30,6 +30,7 @@ from torch import Tensor
 __all__ = [
     "GRPOLossConfig",
     "aggregate_loss",
+    "aggregation_denominator",
     "clipped_surrogate",
     "entropy_from_logits",
     "group_advantages",
@@ -377,11 +378,34 @@ def entropy_from_logits(logits: Tensor, chunk_size: int | None = 1024) -> Tensor
 # --------------------------------------------------------------------------------------------
 
 
+def aggregation_denominator(
+    mask: Tensor, mode: LossAggregation = "token-mean", constant_normalizer: int | None = None
+) -> float:
+    """What `aggregate_loss` divides by for this mask: the valid-token count (token-mean), the
+    non-empty-row count (sequence-mean) or N * normaliser (constant); at least 1.
+
+    Computed on a whole mini-batch and passed to `aggregate_loss(..., denominator=)` for each
+    part of it, the parts' losses sum to the whole's (data-parallel ranks holding shares)."""
+    if mode == "token-mean":
+        count = float(mask.bool().sum())
+    elif mode == "sequence-mean":
+        count = float(mask.bool().any(dim=1).sum())
+    elif mode == "constant":
+        normalizer = mask.shape[1] if constant_normalizer is None else constant_normalizer
+        if normalizer < 1:
+            raise ValueError(f"constant_normalizer must be >= 1, got {normalizer}")
+        count = float(max(mask.shape[0], 1) * normalizer)
+    else:
+        raise ValueError(f"mode must be one of {_LOSS_AGGREGATIONS}, got {mode!r}")
+    return max(count, 1.0)
+
+
 def aggregate_loss(
     loss: Tensor,
     mask: Tensor,
     mode: LossAggregation = "token-mean",
     constant_normalizer: int | None = None,
+    denominator: float | None = None,
 ) -> Tensor:
     """Reduce a per-token loss to a scalar.
 
@@ -391,24 +415,23 @@ def aggregate_loss(
         mask are left out (original GRPO).
     constant: sum(loss * mask) / (N * constant_normalizer), normaliser default Lr (Dr.GRPO);
         N counts every row, empty ones included, so the scale does not depend on the masks.
+    denominator: divide by this instead of the mask's own (`aggregation_denominator` of the
+        whole mini-batch when these rows are a share of it).
     An all-empty mask gives 0 (still connected to the graph).
     """
     if loss.dim() != 2 or loss.shape != mask.shape:
         raise ValueError(
             f"loss and mask must both be [N, Lr], got {tuple(loss.shape)} and {tuple(mask.shape)}"
         )
-    if mode == "token-mean":
-        return masked_mean(loss, mask)
+    if denominator is None:
+        denominator = aggregation_denominator(mask, mode, constant_normalizer)
     if mode == "sequence-mean":
-        per_sequence = masked_mean(loss, mask, dim=1)  # [N]
-        nonempty = mask.bool().any(dim=1)  # [N]
-        return masked_mean(per_sequence, nonempty)
-    if mode == "constant":
-        normalizer = loss.shape[1] if constant_normalizer is None else constant_normalizer
-        if normalizer < 1:
-            raise ValueError(f"constant_normalizer must be >= 1, got {normalizer}")
-        return masked_sum(loss, mask) / (max(loss.shape[0], 1) * normalizer)
-    raise ValueError(f"mode must be one of {_LOSS_AGGREGATIONS}, got {mode!r}")
+        numerator = masked_mean(loss, mask, dim=1).sum()  # empty rows give 0
+    elif mode in ("token-mean", "constant"):
+        numerator = masked_sum(loss, mask)
+    else:
+        raise ValueError(f"mode must be one of {_LOSS_AGGREGATIONS}, got {mode!r}")
+    return numerator / denominator
 
 
 def grpo_loss(
@@ -419,6 +442,7 @@ def grpo_loss(
     config: GRPOLossConfig,
     logp_ref: Tensor | None = None,
     entropy: Tensor | None = None,
+    denominator: float | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """The GRPO objective on one (mini-)batch, to be minimised.
 
@@ -429,6 +453,8 @@ def grpo_loss(
     logp_ref: [N, Lr] under the frozen reference model; required when config.kl_coef > 0.
     entropy: [N, Lr] policy entropy per position (`entropy_from_logits`); required when
         config.entropy_coef > 0, and logged whenever given.
+    denominator: the aggregation's denominator over the whole mini-batch when these rows are a
+        share of it (`aggregation_denominator`); None = these rows are the mini-batch.
     Returns (loss, stats): loss = aggregate(pg + kl_coef * kl - entropy_coef * entropy) per
     config.loss_aggregation; stats are detached scalars, masked token means over valid tokens:
     loss, policy_loss, kl, entropy (0 when not computed / not given), clip_fraction (fraction of
@@ -463,7 +489,9 @@ def grpo_loss(
             )
         per_token = per_token - config.entropy_coef * entropy
 
-    total = aggregate_loss(per_token, mask, config.loss_aggregation, config.constant_normalizer)
+    total = aggregate_loss(
+        per_token, mask, config.loss_aggregation, config.constant_normalizer, denominator
+    )
 
     with torch.no_grad():
         valid = mask.bool()

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import torch
 
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
 
 @dataclass
 class ModelConfig:
-    """A Llama-style decoder built from scratch (tiny presets)."""
+    """A Llama-style decoder built from scratch (tiny presets), or a pretrained one (`path`)."""
 
     hidden_size: int = 128
     """Width of the residual stream."""
@@ -30,8 +32,30 @@ class ModelConfig:
     """RoPE base."""
     tie_embeddings: bool = True
     """Share input and output embeddings (fewer parameters for tiny models)."""
+    path: str | None = None
+    """Start from a pretrained causal LM instead of building one from the sizes above: a local
+    folder (or a hub id where there is network), loaded with `AutoModelForCausalLM`; text
+    domains then use its tokenizer and chat template."""
+    gguf_file: str | None = None
+    """A GGUF file inside `path` to load (transformers de-quantises it)."""
+    dtype: str = "float32"
+    """Weights' dtype: float32, bfloat16 or float16 (the optimiser works in the same dtype; with
+    small learning rates keep float32 weights and use `autocast`)."""
+    autocast: str | None = None
+    """Mixed precision: run forwards in bfloat16 or float16 under `torch.autocast` while the
+    weights and the optimiser stay in `dtype` (None = off)."""
+    gradient_checkpointing: bool = False
+    """Recompute activations during the backward pass: less memory, ~30% more compute."""
+    chat_template: bool = True
+    """Pretrained models: wrap prompts in the tokenizer's chat template when it has one."""
 
     def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"model.dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.autocast not in (None, "bfloat16", "float16"):
+            raise ValueError(
+                f"model.autocast must be bfloat16, float16 or None, got {self.autocast!r}"
+            )
         for name in (
             "hidden_size",
             "num_layers",

@@ -104,10 +104,13 @@ class Task(Protocol):
         *,
         group_size: int = 1,
         generator: torch.Generator | None = None,
+        batch_rows: tuple[int, int] | None = None,
     ) -> Samples:
         """Draw `group_size` responses per example the way this task's responses are laid out:
         `core.sampler.sample` up to a stop id, or `core.rollout.rollout` (spans with inserted
-        tokens). Rows are group-contiguous, N = len(examples) * group_size."""
+        tokens). Rows are group-contiguous, N = len(examples) * group_size. batch_rows
+        (offset, total): these rows' place in a batch shared across processes, passed on to
+        the sampler so that samples do not depend on the split (`core.sampler.RowDraws`)."""
         ...
 
     def decode(self, response_ids: Sequence[int], context: Mapping[str, Any]) -> Any:

@@ -19,7 +19,14 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from rlvr_world.core.sampler import Samples, SamplingConfig, allowed_bias, next_tokens, prefill
+from rlvr_world.core.sampler import (
+    RowDraws,
+    Samples,
+    SamplingConfig,
+    allowed_bias,
+    next_tokens,
+    prefill,
+)
 
 Insert = Callable[
     [int, torch.Tensor, torch.Tensor], "torch.Tensor | tuple[torch.Tensor, torch.Tensor]"
@@ -55,13 +62,15 @@ def rollout(
     group_size: int = 1,
     allowed_ids: Sequence[int] | None = None,
     generator: torch.Generator | None = None,
+    batch_rows: tuple[int, int] | None = None,
 ) -> Samples:
     """Sample `num_spans` spans of `span_length` tokens per row with `insert`ed tokens between.
 
     `config.max_new_tokens` is ignored (the layout fixes the length); temperature/top-k/top-p
     apply, restricted to `allowed_ids` when given. Rows stopped by `insert` end after their
     insert (finished = True); every other row runs all spans (finished = True as well: a span
-    never truncates). Returns `Samples` with `trainable_mask` marking the sampled tokens.
+    never truncates). batch_rows: as in `core.sampler.sample`. Returns `Samples` with
+    `trainable_mask` marking the sampled tokens.
     """
     if span_length <= 0 or num_spans <= 0:
         raise ValueError(f"span_length and num_spans must be > 0, got {span_length}, {num_spans}")
@@ -69,6 +78,7 @@ def rollout(
     q_ids, q_mask, cache, logits = prefill(model, questions, pad_id, group_size)
     n_rows = q_ids.shape[0]
     bias = allowed_bias(allowed_ids, logits.shape[-1], device)
+    draws = RowDraws(generator, n_rows, batch_rows)
 
     tokens_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
     logp_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
@@ -96,7 +106,10 @@ def rollout(
     for k in range(num_spans):
         span, span_logp = [], []
         for t in range(span_length):
-            tokens, logp = next_tokens(logits if bias is None else logits + bias, config, generator)
+            uniforms = draws(active) if config.temperature > 0 else None
+            tokens, logp = next_tokens(
+                logits if bias is None else logits + bias, config, None, uniforms
+            )
             span.append(tokens)
             span_logp.append(logp)
             if t < span_length - 1:

@@ -102,28 +102,67 @@ def allowed_bias(
     return bias.to(device)
 
 
+class RowDraws:
+    """The uniforms sampling consumes: at each decoding step one per row of the whole batch.
+
+    A process may hold only rows [offset, offset + N) of a batch of `total` rows (data-parallel
+    ranks each sampling their share of the questions). Every decoding step still draws `total`
+    uniforms and each row takes the one at its index in the whole batch, so a row's samples do
+    not depend on how the batch is split across processes, nor on which other rows have
+    finished. `total=None` means this process holds the whole batch.
+    """
+
+    def __init__(
+        self,
+        generator: torch.Generator | None,
+        rows: int,
+        batch_rows: tuple[int, int] | None = None,
+    ) -> None:
+        offset, total = batch_rows if batch_rows is not None else (0, rows)
+        if offset < 0 or offset + rows > total:
+            raise ValueError(f"batch_rows {batch_rows} cannot hold {rows} rows")
+        self.generator, self.offset, self.total = generator, offset, total
+
+    def __call__(self, active: torch.Tensor) -> torch.Tensor:
+        """[n] local row indices still sampling -> [n, 1] uniforms in [0, 1)."""
+        u = torch.rand(self.total, generator=self.generator)
+        return u[self.offset + active.cpu()].unsqueeze(1).to(active.device)
+
+
 def next_tokens(
-    logits: torch.Tensor, config: SamplingConfig, generator: torch.Generator | None
+    logits: torch.Tensor,
+    config: SamplingConfig,
+    generator: torch.Generator | None,
+    uniforms: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """[N, V] logits -> (tokens [N], their log-probs under the sampling distribution [N])."""
+    """[N, V] logits -> (tokens [N], their log-probs under the sampling distribution [N]).
+
+    uniforms: [N, 1] the draws to sample with (see `RowDraws`); None = fresh from `generator`."""
     if config.temperature == 0:
         logp = torch.log_softmax(logits, dim=-1)
         tokens = logits.argmax(-1)
     else:
         scaled = filter_logits(logits / config.temperature, config.top_k, config.top_p)
         logp = torch.log_softmax(scaled, dim=-1)
-        tokens = categorical(logp.exp(), generator)
+        tokens = categorical(logp.exp(), generator, uniforms)
     return tokens, logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
 
 
-def categorical(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """[N, V] probabilities -> [N] long samples by inverting the CDF: one uniform per row.
+def categorical(
+    probs: torch.Tensor,
+    generator: torch.Generator | None = None,
+    uniforms: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """[N, V] probabilities -> [N] long samples by inverting the CDF: one uniform per row
+    (`uniforms` [N, 1] in [0, 1), else fresh from `generator`).
 
     Exact like `torch.multinomial`, and ~20x faster on a CPU with large vocabularies (one cumsum
     and a binary search instead of per-row alias tables). A zero-probability token is never
     drawn: the first index whose CDF exceeds u always has positive mass."""
     cdf = probs.cumsum(-1)
-    u = torch.rand((probs.shape[0], 1), generator=generator, device=probs.device) * cdf[:, -1:]
+    if uniforms is None:
+        uniforms = torch.rand((probs.shape[0], 1), generator=generator, device=probs.device)
+    u = uniforms.to(cdf.dtype) * cdf[:, -1:]
     return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp(max=probs.shape[-1] - 1)
 
 
@@ -166,12 +205,14 @@ def sample(
     pad_id: int,
     allowed_ids: Sequence[int] | None = None,
     generator: torch.Generator | None = None,
+    batch_rows: tuple[int, int] | None = None,
 ) -> Samples:
     """Draw `group_size` responses for each question.
 
     questions: B lists of token ids. allowed_ids: restrict sampling to these ids (e.g. a frame's
-    visual codes; stop ids must be among them to ever stop). Returns `Samples` with
-    N = B * group_size rows.
+    visual codes; stop ids must be among them to ever stop). batch_rows: (offset, total) when
+    these rows are a share of a larger batch sampled across processes (see `RowDraws`).
+    Returns `Samples` with N = B * group_size rows.
     """
     device = next(model.parameters()).device
     q_ids, q_mask, cache, logits = prefill(model, questions, pad_id, group_size)
@@ -179,6 +220,7 @@ def sample(
     next_position = q_mask.sum(-1)  # [N] position of the first response token
     stop = torch.as_tensor(list(stop_ids), dtype=torch.long, device=device)
     bias = allowed_bias(allowed_ids, logits.shape[-1], device)
+    draws = RowDraws(generator, n_rows, batch_rows)
 
     tokens_out = torch.full((n_rows, config.max_new_tokens), pad_id, dtype=torch.long)
     logp_out = torch.zeros((n_rows, config.max_new_tokens))
@@ -188,7 +230,10 @@ def sample(
     attention = q_mask  # [n_active, Lq + t]
 
     for step in range(config.max_new_tokens):
-        tokens, logp = next_tokens(logits if bias is None else logits + bias, config, generator)
+        uniforms = draws(active) if config.temperature > 0 else None
+        tokens, logp = next_tokens(
+            logits if bias is None else logits + bias, config, None, uniforms
+        )
         tokens_out[active, step] = tokens.cpu()
         logp_out[active, step] = logp.cpu()
         lengths[active] += 1

@@ -5,14 +5,21 @@ numbers are spelled the same wherever they occur); everything else may merge fre
 frequent JSON chunks such as `","properties":{"` become single tokens and sequences stay
 short enough for a CPU. The tokenizer is saved as a standard `tokenizer.json` (+ a
 `PreTrainedTokenizerFast` folder), so a checkpoint loads with `AutoTokenizer` anywhere.
+
+A pretrained language model brings its own tokenizer (`PretrainedTokenizer`, any
+`AutoTokenizer`): prompts go through its chat template, answers end with its EOS.
+`load_text_tokenizer` reads either kind back from a run folder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
+PRETRAINED_MARKER = "pretrained_tokenizer.json"
+"""Written beside a pretrained model's tokenizer files in a run folder (with its settings)."""
 
 
 class TextTokenizer:
@@ -41,6 +48,10 @@ class TextTokenizer:
 
     def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
         return self.backend.decode_batch([list(ids) for ids in batch], skip_special_tokens=True)
+
+    def encode_prompts(self, texts: Sequence[str]) -> list[list[int]]:
+        """Question texts -> question ids: BOS, then the text."""
+        return [[self.bos_id, *ids] for ids in self.encode_batch(texts)]
 
     def save(self, folder: str | Path) -> None:
         """Write `tokenizer.json` and the `PreTrainedTokenizerFast` files into `folder`."""
@@ -87,3 +98,86 @@ def train_bpe(
     )
     backend.train_from_iterator(texts, trainer=trainer)
     return TextTokenizer(backend)
+
+
+class PretrainedTokenizer:
+    """A `core.protocols.Tokenizer` over strings, backed by a pretrained model's own
+    `transformers` tokenizer (`AutoTokenizer.from_pretrained`).
+
+    Prompts are wrapped in the tokenizer's chat template as one user turn followed by the
+    assistant header (`chat_template=False`, or a tokenizer without one: BOS, if it has one, then
+    the text). Answers end with `eos_id`, the tokenizer's EOS, which chat models emit at the end
+    of a turn. Without a pad token, EOS pads (padding is always masked).
+    """
+
+    def __init__(self, hf_tokenizer, chat_template: bool = True) -> None:
+        self.hf = hf_tokenizer
+        if hf_tokenizer.eos_token_id is None:
+            raise ValueError("a pretrained tokenizer needs an EOS token to end answers")
+        self.eos_id = int(hf_tokenizer.eos_token_id)
+        pad = hf_tokenizer.pad_token_id
+        self.pad_id = int(pad) if pad is not None else self.eos_id
+        bos = hf_tokenizer.bos_token_id
+        self.bos_id = int(bos) if bos is not None else self.eos_id
+        self.has_bos = bos is not None
+        self.chat_template = chat_template and bool(getattr(hf_tokenizer, "chat_template", None))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.hf)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.hf(text, add_special_tokens=False)["input_ids"])
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        return [list(ids) for ids in self.hf(list(texts), add_special_tokens=False)["input_ids"]]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.hf.decode(list(ids), skip_special_tokens=True)
+
+    def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        return [self.decode(ids) for ids in batch]
+
+    def encode_prompts(self, texts: Sequence[str]) -> list[list[int]]:
+        """Question texts -> question ids, through the chat template when there is one."""
+        if not self.chat_template:
+            head = [self.bos_id] if self.has_bos else []
+            return [[*head, *ids] for ids in self.encode_batch(texts)]
+        out = []
+        for text in texts:
+            ids = self.hf.apply_chat_template(
+                [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=True
+            )
+            out.append(list(ids["input_ids"] if isinstance(ids, Mapping) else ids))
+        return out
+
+    def save(self, folder: str | Path) -> None:
+        """`save_pretrained` into `folder` (tokenizer.json, tokenizer_config.json, template)."""
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        self.hf.save_pretrained(str(folder))
+        (Path(folder) / PRETRAINED_MARKER).write_text(
+            json.dumps({"chat_template": self.chat_template}) + "\n"
+        )
+
+    @classmethod
+    def load(
+        cls, path: str | Path, gguf_file: str | None = None, chat_template: bool = True
+    ) -> PretrainedTokenizer:
+        """From a model folder (or a GGUF file inside it); never downloads."""
+        from transformers import AutoTokenizer
+
+        kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+        hf = AutoTokenizer.from_pretrained(str(path), local_files_only=True, **kwargs)
+        return cls(hf, chat_template=chat_template)
+
+
+def load_text_tokenizer(folder: str | Path):
+    """The tokenizer saved in a run folder: a pretrained model's (`PretrainedTokenizer.save`
+    marks it) or ours."""
+    marker = Path(folder) / PRETRAINED_MARKER
+    if marker.exists():
+        settings = json.loads(marker.read_text())
+        return PretrainedTokenizer.load(folder, chat_template=settings["chat_template"])
+    return TextTokenizer.load(folder)

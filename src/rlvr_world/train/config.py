@@ -294,6 +294,30 @@ class TokenizerConfig:
 
 
 @dataclass
+class LoRAConfig:
+    """Low-rank adapters (peft): train small adapter matrices instead of every weight."""
+
+    r: int = 0
+    """Adapter rank (0 = no adapters: train all weights)."""
+    alpha: float = 16.0
+    """Scaling numerator: the update is (alpha / r) * B A."""
+    dropout: float = 0.0
+    """Dropout on the adapter input (keep 0 for GRPO: it would make the ratio noisy)."""
+    target_modules: tuple[str, ...] = ("all-linear",)
+    """Module names to adapt (e.g. q_proj, v_proj), or `all-linear`."""
+
+    def __post_init__(self) -> None:
+        if self.r < 0:
+            raise ConfigError(f"lora.r must be >= 0, got {self.r}")
+        if self.r and self.alpha <= 0:
+            raise ConfigError(f"lora.alpha must be > 0, got {self.alpha}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"lora.dropout must be in [0, 1), got {self.dropout}")
+        if not self.target_modules:
+            raise ConfigError("lora.target_modules must name at least one module")
+
+
+@dataclass
 class RunConfig:
     """A whole run: data, model, MLE, RLVR, evaluation."""
 
@@ -309,6 +333,7 @@ class RunConfig:
     """Show progress bars."""
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    lora: LoRAConfig = field(default_factory=LoRAConfig)
     mle: MLEConfig = field(default_factory=MLEConfig)
     rlvr: RLVRConfig = field(default_factory=RLVRConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

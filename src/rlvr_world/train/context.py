@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,10 +10,19 @@ from pathlib import Path
 import torch
 
 from rlvr_world.core.checkpoint import latest_checkpoint
-from rlvr_world.core.model import build_llama, load_model
+from rlvr_world.core.model import DTYPES, build_llama
 from rlvr_world.core.registry import Registry
 from rlvr_world.core.seeding import seed_everything
+from rlvr_world.integrations.hf import (
+    is_adapted,
+    load_pretrained,
+    load_world_model,
+    reference_model,
+    start_adapters,
+)
 from rlvr_world.train.config import RunConfig, to_dict
+from rlvr_world.train.distributed import World, init_world, shutdown
+from rlvr_world.train.presets import check_required
 from rlvr_world.train.run import Logger, read_config, write_config
 
 DOMAINS = Registry(
@@ -35,14 +45,32 @@ class Context:
     device: torch.device
     resume_from: Path | None = None
     init_dir: Path | None = None
+    world: World = World()
+    reference: object | None = None
+    """The frozen KL reference: None (build a frozen copy when needed), or e.g. the base model
+    with the LoRA adapters switched off (`integrations.hf.reference_model`)."""
 
     def close(self) -> None:
         self.logger.close()
+        shutdown(self.world)
+
+    def precision(self):
+        """The mixed-precision context forwards run in (`model.autocast`), or a no-op."""
+        dtype = self.config.model.autocast
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=DTYPES[dtype])
 
 
 def plain(config: RunConfig) -> dict:
     """The config as plain JSON types (tuples -> lists)."""
     return json.loads(json.dumps(to_dict(config)))
+
+
+def adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW (0.9, 0.999) over the weights that train (all, or only LoRA adapters)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), weight_decay=weight_decay)
 
 
 def handed_on(run: Path) -> Path | None:
@@ -76,28 +104,67 @@ def prepare(
         raise FileExistsError(
             f"{run_dir} already holds a run; pass --resume to continue it or choose another --out"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    check_required(config)
+    world = init_world(config.device)
     torch.set_num_threads(config.threads)
     seed_everything(config.seed)
     init_dir = Path(init) if init else None
-    logger = Logger(run_dir)
+    if world.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    else:  # rank 0 writes the data and tokenizer first; the others read them back
+        world.barrier()
+    logger = Logger(run_dir, enabled=world.main)
     task = DOMAINS.get(config.data.domain)(
         config,
         run_dir,
         init_dir=init_dir if not (run_dir / "tokenizer").exists() else None,
         log=lambda step, metrics: logger.log("tokenizer", step, metrics),
     )
+    if world.main:
+        world.barrier()
     tokenizer = task.tokenizer
-    device = torch.device(config.device)
+    device = torch.device(world.device)
     resume_from = latest_checkpoint(run_dir / "checkpoints") if resume else None
-    if resume_from is not None:
-        model = load_model(resume_from / "model")
-    elif init_dir is not None and (start := handed_on(init_dir)) is not None:
-        model = load_model(start / "model")
-    else:  # a new model (an init run without one, e.g. a tokenizer run, gives data + tokenizer)
-        model = build_llama(
-            config.model, tokenizer.vocab_size, tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id
-        )
+    if resume_from is not None:  # LoRA runs: adapters back on the run's own base
+        model = load_world_model(resume_from / "model", trainable=True)
+    else:
+        start = handed_on(init_dir) if init_dir is not None else None
+        if start is not None:
+            model = load_world_model(start / "model")
+        elif config.model.path:
+            model = load_pretrained(config.model)
+        else:  # a new model (an init run without one, e.g. a tokenizer run, gives data + tokenizer)
+            model = build_llama(
+                config.model,
+                tokenizer.vocab_size,
+                tokenizer.pad_id,
+                tokenizer.bos_id,
+                tokenizer.eos_id,
+            )
+        if config.lora.r or is_adapted(model):
+            model = start_adapters(
+                model, config.lora, run_dir, config.model, start / "model" if start else None
+            )
+        model.to(DTYPES[config.model.dtype])
+    if config.model.gradient_checkpointing:
+        options = {"use_reentrant": False}
+        if hasattr(model, "activation_checkpointing_enable"):  # the newer transformers name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=options)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
     model.to(device)
-    write_config(run_dir, {**plain(config), "init": str(init_dir) if init_dir else None})
-    return Context(config, run_dir, task, model, logger, device, resume_from, init_dir)
+    world.broadcast_parameters(model)
+    if world.main:
+        write_config(run_dir, {**plain(config), "init": str(init_dir) if init_dir else None})
+    return Context(
+        config,
+        run_dir,
+        task,
+        model,
+        logger,
+        device,
+        resume_from,
+        init_dir,
+        world,
+        reference=reference_model(model),
+    )

@@ -1,10 +1,11 @@
 """Maximum-likelihood pre-training: teacher-forced NLL on response tokens.
 
 for step in 1..steps:
-    batch = next shuffled examples
+    batch = next shuffled examples (data-parallel: this rank's share of them)
     loss = sum NLL(response | question) / #response tokens   (accumulated over micro-batches)
+    (data-parallel: gradients summed over ranks; #tokens counts the whole batch)
     AdamW step (grad-norm clip, warm-up + cosine LR)
-    on clocks: log, evaluate held-out (keep best), checkpoint, stop early
+    on clocks: log, evaluate held-out (keep best), checkpoint, stop early   (rank 0)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rlvr_world.core.checkpoint import load_trainer_state, save_checkpoint
 from rlvr_world.core.losses import mle_loss
 from rlvr_world.core.seeding import rng_state, set_rng_state
 from rlvr_world.core.sequences import pad_left, pad_right
-from rlvr_world.train.context import Context, plain
+from rlvr_world.train.context import Context, adamw, plain
 from rlvr_world.train.run import Every, truncate_metrics
 from rlvr_world.train.streams import EpochStream, all_items
 
@@ -63,16 +64,17 @@ def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
     examples = ctx.task.examples("valid")
     if ctx.config.eval.max_examples:
         examples = examples[: ctx.config.eval.max_examples]
-    summary, _, _ = evaluate(
-        ctx.model,
-        ctx.task,
-        examples,
-        batch_size=ctx.config.eval.batch_size,
-        max_new_tokens=ctx.config.eval.max_new_tokens,
-        temperature=ctx.config.eval.temperature,
-        top_k=ctx.config.eval.top_k,
-        seed=ctx.config.eval.seed,
-    )
+    with ctx.precision():
+        summary, _, _ = evaluate(
+            ctx.model,
+            ctx.task,
+            examples,
+            batch_size=ctx.config.eval.batch_size,
+            max_new_tokens=ctx.config.eval.max_new_tokens,
+            temperature=ctx.config.eval.temperature,
+            top_k=ctx.config.eval.top_k,
+            seed=ctx.config.eval.seed,
+        )
     flat = {
         f"{group}_{k}": v
         for group, values in summary.items()
@@ -87,12 +89,10 @@ def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
 
 def train_mle(ctx: Context) -> dict:
     """Run (or resume) MLE training; returns {"step", "best_score", "best_step"}."""
-    cfg, model, device = ctx.config.mle, ctx.model, ctx.device
+    cfg, model, device, world = ctx.config.mle, ctx.model, ctx.device, ctx.world
     pad_id = ctx.task.tokenizer.pad_id
     train = ctx.task.examples("train")
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay
-    )
+    optimizer = adamw(model, cfg.lr, cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lr_lambda(cfg.warmup_steps, cfg.steps, kind=cfg.schedule)
     )
@@ -105,7 +105,8 @@ def train_mle(ctx: Context) -> dict:
         stream.load_state_dict(saved["stream"])
         set_rng_state(saved["rng"])
         state.update(saved["loop"])
-        truncate_metrics(ctx.logger.path, "mle", state["step"])
+        if world.main:
+            truncate_metrics(ctx.logger.path, "mle", state["step"])
     log_clock, eval_clock, save_clock = (
         Every(cfg.log_every),
         Every(cfg.eval_every),
@@ -113,6 +114,8 @@ def train_mle(ctx: Context) -> dict:
     )
 
     def checkpoint(step: int, tag: str | None = None) -> None:
+        if not world.main:
+            return
         trainer_state = {
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -125,21 +128,31 @@ def train_mle(ctx: Context) -> dict:
         )
 
     if ctx.resume_from is None and ctx.init_dir is not None:  # continuing: the start is "best"
-        state["best_score"] = evaluate_heldout(ctx, "mle", 0)["selection"]
+        if world.main:
+            state["best_score"] = evaluate_heldout(ctx, "mle", 0)["selection"]
         checkpoint(0, tag="best")
     model.train()
-    bar = tqdm(total=cfg.steps, initial=state["step"], desc="mle", disable=not ctx.config.progress)
+    bar = tqdm(
+        total=cfg.steps,
+        initial=state["step"],
+        desc="mle",
+        disable=not (ctx.config.progress and world.main),
+    )
     tokens_seen, clock, started = 0, time.perf_counter(), time.perf_counter()
     for step in range(state["step"] + 1, cfg.steps + 1):
         batch = [train[i] for i in stream.next_batch()]
-        total_tokens = sum(trained_tokens(e) for e in batch)
+        total_tokens = sum(trained_tokens(e) for e in batch)  # the whole batch, every rank
+        local = batch[world.share(len(batch))]
         loss_sum = 0.0
-        for start in range(0, len(batch), cfg.micro_batch_size):
-            micro = collate(batch[start : start + cfg.micro_batch_size], pad_id)
+        for start in range(0, len(local), cfg.micro_batch_size):
+            micro = collate(local[start : start + cfg.micro_batch_size], pad_id)
             *inputs, loss_mask = (t.to(device) for t in micro)
-            nll, _ = mle_loss(model, *inputs, loss_mask=loss_mask)
+            with ctx.precision():
+                nll, _ = mle_loss(model, *inputs, loss_mask=loss_mask)
             (nll / total_tokens).backward()
             loss_sum += float(nll.detach())
+        world.all_reduce_grads(model)
+        (loss_sum,) = world.sum([loss_sum])
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
         scheduler.step()
@@ -164,7 +177,7 @@ def train_mle(ctx: Context) -> dict:
         out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started >= cfg.max_seconds
         last = step == cfg.steps or out_of_time
         stop = out_of_time
-        if eval_clock(step) or last:
+        if (eval_clock(step) or last) and world.main:
             score = evaluate_heldout(ctx, "mle", step)["selection"]
             if score > state["best_score"]:
                 state.update(best_score=score, best_step=step, bad_evals=0)
@@ -173,6 +186,7 @@ def train_mle(ctx: Context) -> dict:
                 state["bad_evals"] += 1
                 stop = stop or (cfg.patience > 0 and state["bad_evals"] >= cfg.patience)
             bar.set_postfix(loss=f"{loss_sum / total_tokens:.3f}", held_out=f"{score:.3f}")
+        stop = world.broadcast_flag(stop)  # rank 0's clock and patience decide for all
         if save_clock(step) or last or stop:
             checkpoint(step)
         if stop:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from rlvr_world.core.model import load_model
+from rlvr_world.integrations.hf import load_world_model
 from rlvr_world.train.config import RunConfig, from_dict
 from rlvr_world.train.context import DOMAINS, initial_checkpoint, plain, prepare
 from rlvr_world.train.run import Logger, read_config, write_config, write_json
@@ -23,7 +24,8 @@ def run_mle(
     ctx = prepare(config, out, init=init, resume=resume)
     try:
         result = train_mle(ctx)
-        write_json(ctx.run_dir / "train_result.json", {"phase": "mle", **result})
+        if ctx.world.main:
+            write_json(ctx.run_dir / "train_result.json", {"phase": "mle", **result})
     finally:
         ctx.close()
     return ctx.run_dir
@@ -39,7 +41,8 @@ def run_rlvr(
     ctx = prepare(config, out, init=init, resume=resume)
     try:
         result = train_rlvr(ctx)
-        write_json(ctx.run_dir / "train_result.json", {"phase": "rlvr", **result})
+        if ctx.world.main:
+            write_json(ctx.run_dir / "train_result.json", {"phase": "rlvr", **result})
     finally:
         ctx.close()
     return ctx.run_dir
@@ -77,17 +80,10 @@ def load_run_config(run: str | Path) -> RunConfig:
     return from_dict(RunConfig, values)
 
 
-def evaluate_run(
-    run: str | Path, split: str = "test", checkpoint: str = "best", progress: bool = True
-) -> dict:
-    """Evaluation of a run's checkpoint on a split (decoding as `eval` in its config says);
-    writes `eval.json`, `samples.jsonl`."""
+def checkpoint_path(run: Path, checkpoint: str = "best") -> Path:
+    """`best` (what the run hands on), `latest`, or a checkpoint folder's name."""
     from rlvr_world.core.checkpoint import latest_checkpoint
-    from rlvr_world.eval.evaluate import evaluate
 
-    run = Path(run)
-    config = load_run_config(run)
-    task = DOMAINS.get(config.data.domain)(config, run)
     if checkpoint == "best":
         path = initial_checkpoint(run)
     elif checkpoint == "latest":
@@ -96,7 +92,38 @@ def evaluate_run(
         path = run / "checkpoints" / checkpoint
     if path is None or not path.is_dir():
         raise FileNotFoundError(f"{run}: no checkpoint {checkpoint!r}")
-    model = load_model(path / "model").to(config.device)
+    return path
+
+
+def export_run(run: str | Path, out: str | Path, checkpoint: str = "best") -> Path:
+    """A run's checkpoint as one standard Hugging Face folder (LoRA adapters merged into their
+    base) with the run's tokenizer beside it: loads with `AutoModelForCausalLM` anywhere."""
+    from rlvr_world.integrations.hf import export_merged
+
+    run, out = Path(run), Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty; choose another --out")
+    export_merged(checkpoint_path(run, checkpoint) / "model", out)
+    tokenizer = run / "tokenizer"
+    if (tokenizer / "tokenizer.json").exists():  # a text tokenizer: AutoTokenizer reads it here
+        shutil.copytree(tokenizer, out, dirs_exist_ok=True)
+    elif tokenizer.is_dir():  # a frame tokenizer keeps its own folder
+        shutil.copytree(tokenizer, out / "tokenizer")
+    return out
+
+
+def evaluate_run(
+    run: str | Path, split: str = "test", checkpoint: str = "best", progress: bool = True
+) -> dict:
+    """Evaluation of a run's checkpoint on a split (decoding as `eval` in its config says);
+    writes `eval.json`, `samples.jsonl`."""
+    from rlvr_world.eval.evaluate import evaluate
+
+    run = Path(run)
+    config = load_run_config(run)
+    task = DOMAINS.get(config.data.domain)(config, run)
+    path = checkpoint_path(run, checkpoint)
+    model = load_world_model(path / "model").to(config.device)
     examples = task.examples(split)
     start = time.perf_counter()
     with tqdm(total=len(examples), desc=f"eval {run.name}", disable=not progress) as bar:

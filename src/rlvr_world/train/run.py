@@ -39,17 +39,21 @@ def _clean(value: Any) -> Any:
 
 
 class Logger:
-    """Writes scalars to `metrics.jsonl` and TensorBoard; keeps the last values for bars."""
+    """Writes scalars to `metrics.jsonl` and TensorBoard (`enabled=False`: writes nothing, e.g.
+    on data-parallel ranks other than 0)."""
 
-    def __init__(self, folder: Path, tensorboard: bool = True) -> None:
+    def __init__(self, folder: Path, tensorboard: bool = True, enabled: bool = True) -> None:
         self.path = folder / "metrics.jsonl"
+        self.enabled = enabled
         self._writer = None
-        if tensorboard:
+        if tensorboard and enabled:
             from torch.utils.tensorboard import SummaryWriter
 
             self._writer = SummaryWriter(log_dir=str(folder / "tb"))
 
     def log(self, phase: str, step: int, metrics: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
         row = {"phase": phase, "step": step, "time": time.time()}
         row.update({k: _clean(v) for k, v in metrics.items()})
         with self.path.open("a") as handle:

@@ -139,6 +139,7 @@ class RobotTask:
         *,
         group_size: int = 1,
         generator: torch.Generator | None = None,
+        batch_rows: tuple[int, int] | None = None,
     ) -> Samples:
         """Exactly one frame's tokens per predicted frame, sampled among the visual codes
         (`config.max_new_tokens` does not apply: the layout fixes the length)."""
@@ -160,6 +161,7 @@ class RobotTask:
                 pad_id=tok.pad_id,
                 allowed_ids=tok.visual_ids,
                 generator=generator,
+                batch_rows=batch_rows,
             )
         return rollout(
             model,
@@ -172,6 +174,7 @@ class RobotTask:
             group_size=group_size,
             allowed_ids=tok.visual_ids,
             generator=generator,
+            batch_rows=batch_rows,
         )
 
     # ----------------------------------------------------------------- reading and scoring

@@ -9,7 +9,7 @@ from rlvr_world.domains.textgame.data import load_transitions, save_transitions
 from rlvr_world.domains.textgame.prompts import answer_text, question_text
 from rlvr_world.domains.textgame.simulator import GAMES, generate_transitions
 from rlvr_world.domains.textgame.task import TextGameTask
-from rlvr_world.text.tokenizer import TextTokenizer, train_bpe
+from rlvr_world.text.tokenizer import PretrainedTokenizer, load_text_tokenizer, train_bpe
 
 SPLITS = ("train", "valid", "test")
 # Each split's episodes come from its own seed stream, so no episode is shared between splits.
@@ -55,21 +55,28 @@ def load_splits(data_config, seed: int) -> dict[str, list]:
 
 def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) -> TextGameTask:
     """The run's task (`config` is a `RunConfig`). With `init_dir` (a previous run), reuse its
-    data and tokenizer."""
+    data and tokenizer. A pretrained `model.path` brings its own tokenizer (and chat template);
+    otherwise a BPE is trained on the training prompts and answers."""
     data_config, seed, compat = config.data, config.seed, config.rlvr.compat
     run_dir = Path(run_dir)
     data_dir = run_dir / "data"
     if init_dir is not None:
         splits = {s: load_transitions(init_dir / "data" / f"{s}.jsonl") for s in SPLITS}
-        tokenizer = TextTokenizer.load(init_dir / "tokenizer")
+        tokenizer = load_text_tokenizer(init_dir / "tokenizer")
     elif (data_dir / "train.jsonl").exists() and (run_dir / "tokenizer").exists():  # resume
         splits = {s: load_transitions(data_dir / f"{s}.jsonl") for s in SPLITS}
-        tokenizer = TextTokenizer.load(run_dir / "tokenizer")
+        tokenizer = load_text_tokenizer(run_dir / "tokenizer")
     else:
         splits = load_splits(data_config, seed)
-        texts = [question_text(t, data_config.prompt_style) for t in splits["train"]]
-        texts += [answer_text(t, data_config.prompt_style) for t in splits["train"]]
-        tokenizer = train_bpe(texts, vocab_size=data_config.vocab_size)
+        model = config.model
+        if model.path:  # a pretrained model brings its tokenizer
+            tokenizer = PretrainedTokenizer.load(
+                model.path, gguf_file=model.gguf_file, chat_template=model.chat_template
+            )
+        else:
+            texts = [question_text(t, data_config.prompt_style) for t in splits["train"]]
+            texts += [answer_text(t, data_config.prompt_style) for t in splits["train"]]
+            tokenizer = train_bpe(texts, vocab_size=data_config.vocab_size)
     if init_dir is not None or not (data_dir / "train.jsonl").exists():
         for split, transitions in splits.items():
             save_transitions(data_dir / f"{split}.jsonl", transitions)

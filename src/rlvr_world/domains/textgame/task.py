@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_world.core.protocols import Example, Reward
-from rlvr_world.core.sampler import Samples, SamplingConfig, sample
+from rlvr_world.core.sampler import Samples, SamplingConfig
 from rlvr_world.domains.textgame.data import Transition
 from rlvr_world.domains.textgame.prompts import answer_text, question_text
 from rlvr_world.domains.textgame.rewards import make_reward, score_response
+from rlvr_world.text.generate import generate_until_eos
 
 SPLITS = ("unchanged", "changed")
 
@@ -47,16 +48,16 @@ class TextGameTask:
             self._examples[split] = examples
 
     def encode(self, transitions: Sequence[Transition]) -> list[Example]:
-        questions = self.tokenizer.encode_batch(
+        questions = self.tokenizer.encode_prompts(
             [question_text(t, self.prompt_style) for t in transitions]
         )
         answers = self.tokenizer.encode_batch(
             [answer_text(t, self.prompt_style) for t in transitions]
         )
-        bos, eos = self.tokenizer.bos_id, self.tokenizer.eos_id
+        eos = self.tokenizer.eos_id
         return [
             Example(
-                question_ids=[bos, *q],
+                question_ids=q,
                 reference=t.next,
                 context={"id": t.id, "game": t.game, "split": t.split, "current": t.current},
                 response_ids=[*a, eos],
@@ -77,16 +78,17 @@ class TextGameTask:
         *,
         group_size: int = 1,
         generator=None,
+        batch_rows: tuple[int, int] | None = None,
     ) -> Samples:
         """Free-form answers up to EOS (or the length limit)."""
-        return sample(
+        return generate_until_eos(
+            self.tokenizer,
             model,
-            [e.question_ids for e in examples],
+            examples,
             config,
             group_size=group_size,
-            stop_ids=[self.tokenizer.eos_id],
-            pad_id=self.tokenizer.pad_id,
             generator=generator,
+            batch_rows=batch_rows,
         )
 
     def decode(self, response_ids: Sequence[int], context: Mapping[str, Any] | None = None) -> str:

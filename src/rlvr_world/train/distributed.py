@@ -1,0 +1,139 @@
+"""Data-parallel training on `torch.distributed`, launched by `torchrun`.
+
+    torchrun --nproc-per-node 2 -m rlvr_world.cli train rlvr --preset ... --init RUN --out OUT
+
+Every rank builds the same model from the same seed (and receives rank 0's parameters), walks
+the same data stream, and takes its contiguous share of each global batch: MLE examples, or
+GRPO questions (a question's group of samples lives on one rank, so its advantages are local).
+After each backward the gradients are summed across ranks in one flat all-reduce, and the
+trainers divide every loss by its *global* denominator (all tokens of the global batch), so one
+optimiser step equals the single-process step on the same global batch up to float rounding.
+Rank 0 alone logs, evaluates and writes checkpoints; checkpoints hold nothing rank-specific,
+so a run resumes under any world size.
+
+Gradients are reduced explicitly rather than by `DistributedDataParallel`: after GRPO drops
+zero-variance groups a rank may hold no rows of a mini-batch (it contributes zeros), and the
+shared-prefix log-probability pass runs two forwards per backward; neither fits DDP's hooks.
+Backend: NCCL with CUDA devices, gloo on CPUs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the data-parallel ranks (size 1 = a plain single process)."""
+
+    rank: int = 0
+    size: int = 1
+    device: str = "cpu"
+    """Where collective buffers live (NCCL needs this rank's GPU)."""
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: logs, evaluates, writes checkpoints."""
+        return self.rank == 0
+
+    @property
+    def active(self) -> bool:
+        return self.size > 1
+
+    def share(self, n: int) -> slice:
+        """This rank's contiguous share of `n` items (n must divide evenly)."""
+        if n % self.size:
+            raise ValueError(f"a batch of {n} does not split over {self.size} processes")
+        per = n // self.size
+        return slice(self.rank * per, (self.rank + 1) * per)
+
+    def all_reduce_grads(self, model: torch.nn.Module) -> None:
+        """Sum the gradients of `model`'s trainable parameters over ranks (one flat buffer;
+        a parameter without a gradient on some rank counts as zeros)."""
+        if not self.active:
+            return
+        params = [p for p in model.parameters() if p.requires_grad]
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        flat = torch.cat([p.grad.reshape(-1) for p in params])
+        torch.distributed.all_reduce(flat)
+        offset = 0
+        for p in params:
+            n = p.numel()
+            p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
+            offset += n
+
+    def sum(self, values: list[float]) -> list[float]:
+        """Element-wise sum of a few numbers over ranks."""
+        if not self.active:
+            return list(values)
+        tensor = torch.tensor(values, dtype=torch.float64, device=self.device)
+        torch.distributed.all_reduce(tensor)
+        return tensor.tolist()
+
+    def gather_rows(self, tensor: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+        """[n, ...] on every rank -> [size * n, ...] in rank order, every rank's rows padded
+        along dim 1 (if any) to the widest rank's with `fill`."""
+        if not self.active:
+            return tensor
+        tensor = tensor.to(self.device).contiguous()
+        if tensor.dim() > 1:
+            width = torch.tensor([tensor.shape[1]], device=self.device)
+            torch.distributed.all_reduce(width, op=torch.distributed.ReduceOp.MAX)
+            pad = int(width) - tensor.shape[1]
+            if pad:
+                tensor = torch.nn.functional.pad(tensor, (0, pad), value=fill)
+        parts = [torch.empty_like(tensor) for _ in range(self.size)]
+        torch.distributed.all_gather(parts, tensor)
+        return torch.cat(parts).cpu()
+
+    def broadcast_flag(self, flag: bool) -> bool:
+        """Rank 0's decision (e.g. stop early), on every rank."""
+        if not self.active:
+            return flag
+        tensor = torch.tensor([int(flag)], device=self.device)
+        torch.distributed.broadcast(tensor, src=0)
+        return bool(tensor.item())
+
+    def broadcast_parameters(self, model: torch.nn.Module) -> None:
+        """Every rank starts from rank 0's weights."""
+        if not self.active:
+            return
+        with torch.no_grad():
+            for tensor in [*model.parameters(), *model.buffers()]:
+                torch.distributed.broadcast(tensor.data, src=0)
+
+    def barrier(self) -> None:
+        if self.active:
+            torch.distributed.barrier()
+
+
+SINGLE = World()
+"""One process, no process group."""
+
+
+def init_world(device: str = "cpu") -> World:
+    """The world `torchrun` describes in the environment (WORLD_SIZE, RANK, LOCAL_RANK,
+    MASTER_ADDR...); joins the process group on first call. Without torchrun: a single
+    process. `device` `cuda` becomes this rank's GPU, `cuda:LOCAL_RANK`."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return World(device=device)
+    rank = int(os.environ["RANK"])
+    if device == "cuda":
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+        torch.cuda.set_device(torch.device(device))
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(
+            backend="nccl" if device.startswith("cuda") else "gloo"
+        )
+    return World(rank=rank, size=size, device=device)
+
+
+def shutdown(world: World) -> None:
+    if world.active and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
