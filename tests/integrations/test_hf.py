@@ -66,7 +66,8 @@ def test_lora_rlvr_trains_adapters_only(mle_run, tmp_path):
 
 
 def test_reference_is_the_base_with_adapters_off(mle_run, tmp_path):
-    ctx = prepare(build_config("textgame-debug", RLVR), tmp_path / "run", init=mle_run)
+    config = build_config("textgame-debug", RLVR)
+    ctx = prepare(config, tmp_path / "run", init=mle_run, with_reference=True)
     try:
         assert isinstance(ctx.reference, AdaptersOff)
         trainable = [n for n, p in ctx.model.named_parameters() if p.requires_grad]

@@ -27,6 +27,19 @@ def init_run(tmp_path_factory):
     return run
 
 
+@pytest.fixture(scope="module")
+def rlvr_args(init_run):
+    return ["train", "rlvr", *rlvr_overrides(3), "rlvr.save_every=1", "--init", str(init_run)]
+
+
+@pytest.fixture(scope="module")
+def single_run(rlvr_args, init_run):
+    """The RLVR run in one plain process (checkpoints every step)."""
+    run = init_run.parent / "single"
+    launch([*rlvr_args, "--out", str(run)])
+    return run
+
+
 def test_single_world_is_the_identity():
     assert SINGLE.main and not SINGLE.active
     assert SINGLE.share(6) == slice(0, 6)
@@ -61,13 +74,14 @@ def _final(run, step):
     return load_parameters(run / "checkpoints" / f"step_{step:06d}")
 
 
-def test_grpo_two_processes_equal_one(init_run, tmp_path):
-    args = ["train", "rlvr", *rlvr_overrides(3), "--init", str(init_run)]
-    launch([*args, "--out", str(tmp_path / "one")])
-    launch([*args, "--out", str(tmp_path / "two")], processes=2)
-    one, two = _final(tmp_path / "one", 3), _final(tmp_path / "two", 3)
+def test_grpo_two_processes_equal_one(single_run, rlvr_args, init_run, tmp_path):
+    launch([*rlvr_args, "--out", str(tmp_path / "two")], processes=2)
+    launch([*rlvr_args, "fsdp=true", "--out", str(tmp_path / "fsdp")], processes=2)
+    one, two = _final(single_run, 3), _final(tmp_path / "two", 3)
     moved = max_abs_diff(one, load_parameters(init_run / "checkpoints" / "best"))
     assert max_abs_diff(one, two) <= TOLERANCE
+    # FSDP checkpoints are whole models (tied embeddings saved under both names)
+    assert max_abs_diff(one, _final(tmp_path / "fsdp", 3)) <= TOLERANCE
     assert moved > 100 * TOLERANCE  # the runs trained: equality is not two untouched models
     # rank 0 alone writes the run folder's log, one row per step
     rows = [line for line in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
@@ -87,16 +101,19 @@ def test_mle_two_processes_equal_one(tmp_path):
     ]
     launch([*args, "--out", str(tmp_path / "one")])
     launch([*args, "--out", str(tmp_path / "two")], processes=2)
-    assert max_abs_diff(_final(tmp_path / "one", 4), _final(tmp_path / "two", 4)) <= TOLERANCE
+    launch([*args, "fsdp=true", "--out", str(tmp_path / "fsdp")], processes=2)
+    one = _final(tmp_path / "one", 4)
+    assert max_abs_diff(one, _final(tmp_path / "two", 4)) <= TOLERANCE
+    assert max_abs_diff(one, _final(tmp_path / "fsdp", 4)) <= TOLERANCE
 
 
-def test_resume_under_another_world_size(init_run, tmp_path):
-    """2 processes stop after step 2; 1 process resumes; the result is the uninterrupted run."""
-    args = ["train", "rlvr", *rlvr_overrides(3), "rlvr.save_every=1", "--init", str(init_run)]
-    launch([*args, "--out", str(tmp_path / "whole")])
-    launch([*args, "--out", str(tmp_path / "cut")], processes=2)
+@pytest.mark.parametrize("sharded", [False, True], ids=["replicated", "fsdp"])
+def test_resume_under_another_world_size(single_run, rlvr_args, tmp_path, sharded):
+    """2 processes (FSDP or not) stop after step 2; 1 process resumes (optimiser state by
+    parameter name from FSDP); the result is the uninterrupted single-process run."""
     cut = tmp_path / "cut"
+    launch([*rlvr_args, f"fsdp={str(sharded).lower()}", "--out", str(cut)], processes=2)
     shutil.rmtree(cut / "checkpoints" / "step_000003")
     atomic_write_text(cut / "checkpoints" / "latest", "step_000002\n")
     launch(["train", "rlvr", "--resume", "--out", str(cut)])
-    assert max_abs_diff(_final(tmp_path / "whole", 3), _final(cut, 3)) <= TOLERANCE
+    assert max_abs_diff(_final(single_run, 3), _final(cut, 3)) <= TOLERANCE

@@ -44,11 +44,13 @@ def save_checkpoint(
     config: dict[str, Any],
     keep_last: int | None = None,
     tag: str | None = None,
+    state_dict: dict | None = None,
 ) -> Path:
     """Write `<checkpoints_dir>/<tag or step_%06d>/` atomically and point `latest` at it.
 
     trainer_state: anything `torch.save` takes (optimiser state dict, RNG states, data
-    position, ...). keep_last: delete older `step_*` checkpoints beyond this many.
+    position, ...). keep_last: delete older `step_*` checkpoints beyond this many. state_dict:
+    the model's weights when `model` holds only a shard of them (gathered by the caller).
     """
     checkpoints_dir = Path(checkpoints_dir)
     checkpoints_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +58,8 @@ def save_checkpoint(
     final = checkpoints_dir / name
     tmp = Path(tempfile.mkdtemp(dir=checkpoints_dir, prefix=f".{name}."))
     try:
-        model.save_pretrained(tmp / "model", safe_serialization=True)
+        extra = {} if state_dict is None else {"state_dict": state_dict}
+        model.save_pretrained(tmp / "model", safe_serialization=True, **extra)
         torch.save({"step": step, **trainer_state}, tmp / "trainer_state.pt")
         (tmp / "config.json").write_text(json.dumps(config, indent=2, default=str))
         if final.exists():

@@ -331,6 +331,9 @@ class RunConfig:
     """`cpu`, `cuda` or `cuda:N`."""
     progress: bool = True
     """Show progress bars."""
+    fsdp: bool = False
+    """Under torchrun: shard weights, gradients and optimiser state over the processes with
+    PyTorch's FSDP (`fully_shard`), for models that do not fit one device."""
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     lora: LoRAConfig = field(default_factory=LoRAConfig)

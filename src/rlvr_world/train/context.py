@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from rlvr_world.core.checkpoint import latest_checkpoint
+from rlvr_world.core.checkpoint import latest_checkpoint, save_checkpoint
 from rlvr_world.core.model import DTYPES, build_llama
 from rlvr_world.core.registry import Registry
 from rlvr_world.core.seeding import seed_everything
@@ -20,7 +22,7 @@ from rlvr_world.integrations.hf import (
     reference_model,
     start_adapters,
 )
-from rlvr_world.train.config import RunConfig, to_dict
+from rlvr_world.train.config import ConfigError, RunConfig, to_dict
 from rlvr_world.train.distributed import World, init_world, shutdown
 from rlvr_world.train.presets import check_required
 from rlvr_world.train.run import Logger, read_config, write_config
@@ -67,6 +69,35 @@ def plain(config: RunConfig) -> dict:
     return json.loads(json.dumps(to_dict(config)))
 
 
+def save_training_checkpoint(
+    ctx: Context,
+    step: int,
+    optimizer: torch.optim.Optimizer,
+    trainer_state: dict,
+    tag: str | None = None,
+    frozen: dict[str, torch.nn.Module] | None = None,
+) -> None:
+    """A resumable checkpoint of the run's model, optimiser and `trainer_state` (plus the
+    `frozen` models' weights under their keys, e.g. the KL reference). Every rank calls it:
+    with FSDP the whole weights and optimiser state are gathered from the shards; rank 0
+    writes."""
+    world = ctx.world
+    weights = world.full_state(ctx.model)
+    state = {"optimizer": world.optimizer_state(ctx.model, optimizer), **trainer_state}
+    for key, module in (frozen or {}).items():
+        state[key] = world.full_state(module) or module.state_dict()
+    if world.main:
+        save_checkpoint(
+            ctx.run_dir / "checkpoints",
+            step,
+            ctx.model,
+            state,
+            plain(ctx.config),
+            tag=tag,
+            state_dict=weights,
+        )
+
+
 def adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
     """AdamW (0.9, 0.999) over the weights that train (all, or only LoRA adapters)."""
     params = [p for p in model.parameters() if p.requires_grad]
@@ -89,11 +120,17 @@ def initial_checkpoint(run: Path) -> Path:
 
 
 def prepare(
-    config: RunConfig, run_dir: str | Path, init: str | Path | None = None, resume: bool = False
+    config: RunConfig,
+    run_dir: str | Path,
+    init: str | Path | None = None,
+    resume: bool = False,
+    with_reference: bool = False,
 ) -> Context:
     """Create (or reopen, with `resume`) a run folder and build its task and model.
 
     init: a previous run whose data, tokenizer and best checkpoint this run starts from.
+    with_reference: also a frozen KL reference (LoRA: the model with adapters off; FSDP: a
+    sharded copy; otherwise left to the trainer, None).
     """
     run_dir = Path(run_dir)
     if resume:
@@ -105,7 +142,10 @@ def prepare(
             f"{run_dir} already holds a run; pass --resume to continue it or choose another --out"
         )
     check_required(config)
+    if config.fsdp and config.lora.r:
+        raise ConfigError("fsdp with lora adapters is not supported; use one or the other")
     world = init_world(config.device)
+    world = dataclasses.replace(world, fsdp=config.fsdp and world.active)
     torch.set_num_threads(config.threads)
     seed_everything(config.seed)
     init_dir = Path(init) if init else None
@@ -154,6 +194,10 @@ def prepare(
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
     model.to(device)
     world.broadcast_parameters(model)
+    reference = reference_model(model) if with_reference else None
+    if with_reference and world.fsdp:  # a whole frozen copy (see train.distributed)
+        reference = copy.deepcopy(model).eval().requires_grad_(False)
+    model = world.shard(model)
     if world.main:
         write_config(run_dir, {**plain(config), "init": str(init_dir) if init_dir else None})
     return Context(
@@ -166,5 +210,5 @@ def prepare(
         resume_from,
         init_dir,
         world,
-        reference=reference_model(model),
+        reference=reference,
     )

@@ -15,10 +15,20 @@ Gradients are reduced explicitly rather than by `DistributedDataParallel`: after
 zero-variance groups a rank may hold no rows of a mini-batch (it contributes zeros), and the
 shared-prefix log-probability pass runs two forwards per backward; neither fits DDP's hooks.
 Backend: NCCL with CUDA devices, gloo on CPUs.
+
+With `fsdp=true`, PyTorch's FSDP (`fully_shard`, one unit per decoder layer) holds each rank's
+shard of the weights, gradients and optimiser state, for models that do not fit one device.
+FSDP's collectives run inside every forward and backward, so every rank must run the same
+ones: sampling, evaluation and the no-grad log-probabilities run on gathered weights
+(`World.gathered`: one all-gather, then no collectives, so ranks may differ in work), and each
+update runs exactly one forward and backward per rank (a rank without rows runs a zero-weight
+one). Gradients are summed by FSDP's reduce-scatter (divide factor 1); checkpoints gather the
+full state, so they are the same standard folders as without FSDP.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -33,6 +43,8 @@ class World:
     size: int = 1
     device: str = "cpu"
     """Where collective buffers live (NCCL needs this rank's GPU)."""
+    fsdp: bool = False
+    """Weights, gradients and optimiser state are sharded with FSDP (see the module doc)."""
 
     @property
     def main(self) -> bool:
@@ -53,7 +65,7 @@ class World:
     def all_reduce_grads(self, model: torch.nn.Module) -> None:
         """Sum the gradients of `model`'s trainable parameters over ranks (one flat buffer;
         a parameter without a gradient on some rank counts as zeros)."""
-        if not self.active:
+        if not self.active or self.fsdp:  # FSDP reduce-scatters in the backward itself
             return
         params = [p for p in model.parameters() if p.requires_grad]
         for p in params:
@@ -110,6 +122,96 @@ class World:
     def barrier(self) -> None:
         if self.active:
             torch.distributed.barrier()
+
+    def shard(self, model: torch.nn.Module) -> torch.nn.Module:
+        """With `fsdp`: one FSDP unit per decoder layer (the model's `_no_split_modules`), one
+        for the rest; gradients summed, not averaged. Otherwise `model` unchanged."""
+        if not self.fsdp:
+            return model
+        from torch.distributed.fsdp import fully_shard
+
+        blocks = set(getattr(model, "_no_split_modules", None) or ())
+        units = [m for m in model.modules() if type(m).__name__ in blocks]
+        for module in units:
+            fully_shard(module)
+        fully_shard(model)
+        for unit in [*units, model]:
+            unit.set_gradient_divide_factor(1.0)
+            unit.set_force_sum_reduction_for_comms(True)  # plain sums: gloo has no PREMUL_SUM
+        return model
+
+    @contextlib.contextmanager
+    def gathered(self, *models: torch.nn.Module):
+        """Every rank holds the models' whole weights inside the block, and forwards run no
+        collectives (work may differ between ranks: sampling, evaluation on rank 0). A no-op
+        without FSDP."""
+        if not self.fsdp:
+            yield
+            return
+        from torch.distributed.fsdp import FSDPModule
+
+        units = [
+            m
+            for model in models
+            if isinstance(model, torch.nn.Module)
+            for m in model.modules()
+            if isinstance(m, FSDPModule)
+        ]
+        for unit in units:
+            unit.set_reshard_after_forward(False, recurse=False)
+            unit.unshard()
+        try:
+            yield
+        finally:
+            for unit in units:
+                unit.reshard()
+                unit.set_reshard_after_forward(True, recurse=False)
+
+    def full_state(self, model: torch.nn.Module) -> dict | None:
+        """The whole model state dict on CPU (collective with FSDP); None = use the model's."""
+        if not self.fsdp:
+            return None
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+        return get_model_state_dict(model, options=options)
+
+    def optimizer_state(self, model: torch.nn.Module, optimizer) -> dict:
+        """The optimiser's whole state dict (collective with FSDP). Before the first step it
+        has no state to gather (and gathering would initialise it with a step of lr 0, which
+        moves AdamW's step count)."""
+        if not self.fsdp or not optimizer.state:
+            return optimizer.state_dict()
+        from torch.distributed.checkpoint.state_dict import (
+            StateDictOptions,
+            get_optimizer_state_dict,
+        )
+
+        options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+        return get_optimizer_state_dict(model, optimizer, options=options)
+
+    def load_optimizer_state(self, model: torch.nn.Module, optimizer, state: dict) -> None:
+        """Either layout into either kind of model: FSDP checkpoints key the state by parameter
+        name, plain ones by index (`optimizer.state_dict()`)."""
+        by_name = any(isinstance(key, str) for key in state.get("state", {}))
+        if not by_name and (not self.fsdp or not state.get("state")):
+            optimizer.load_state_dict(state)
+            return
+        from torch.distributed.checkpoint.state_dict import (
+            StateDictOptions,
+            set_optimizer_state_dict,
+        )
+
+        options = StateDictOptions(full_state_dict=True)
+        set_optimizer_state_dict(model, optimizer, state, options=options)
+
+    def load_model_state(self, model: torch.nn.Module, state: dict) -> None:
+        if not self.fsdp:
+            model.load_state_dict(state)
+            return
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+        set_model_state_dict(model, state, options=StateDictOptions(full_state_dict=True))
 
 
 SINGLE = World()

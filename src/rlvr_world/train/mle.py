@@ -16,11 +16,11 @@ import time
 import torch
 from tqdm.auto import tqdm
 
-from rlvr_world.core.checkpoint import load_trainer_state, save_checkpoint
+from rlvr_world.core.checkpoint import load_trainer_state
 from rlvr_world.core.losses import mle_loss
 from rlvr_world.core.seeding import rng_state, set_rng_state
 from rlvr_world.core.sequences import pad_left, pad_right
-from rlvr_world.train.context import Context, adamw, plain
+from rlvr_world.train.context import Context, adamw, save_training_checkpoint
 from rlvr_world.train.run import Every, truncate_metrics
 from rlvr_world.train.streams import EpochStream, all_items
 
@@ -87,6 +87,13 @@ def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
     return summary
 
 
+def heldout_selection(ctx: Context, phase: str, step: int) -> float | None:
+    """`evaluate_heldout`'s selection score on rank 0 (None on the others). Every rank calls
+    it: with FSDP they all gather the weights rank 0 evaluates with."""
+    with ctx.world.gathered(ctx.model):
+        return evaluate_heldout(ctx, phase, step)["selection"] if ctx.world.main else None
+
+
 def train_mle(ctx: Context) -> dict:
     """Run (or resume) MLE training; returns {"step", "best_score", "best_step"}."""
     cfg, model, device, world = ctx.config.mle, ctx.model, ctx.device, ctx.world
@@ -100,7 +107,7 @@ def train_mle(ctx: Context) -> dict:
     state = {"step": 0, "best_score": -math.inf, "best_step": 0, "bad_evals": 0}
     if ctx.resume_from is not None:
         saved = load_trainer_state(ctx.resume_from)
-        optimizer.load_state_dict(saved["optimizer"])
+        world.load_optimizer_state(model, optimizer, saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         stream.load_state_dict(saved["stream"])
         set_rng_state(saved["rng"])
@@ -113,23 +120,17 @@ def train_mle(ctx: Context) -> dict:
         Every(cfg.save_every),
     )
 
-    def checkpoint(step: int, tag: str | None = None) -> None:
-        if not world.main:
-            return
+    def checkpoint(step: int, tag: str | None = None) -> None:  # every rank calls it
         trainer_state = {
-            "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "stream": stream.state_dict(),
             "rng": rng_state(),
             "loop": dict(state),
         }
-        save_checkpoint(
-            ctx.run_dir / "checkpoints", step, model, trainer_state, plain(ctx.config), tag=tag
-        )
+        save_training_checkpoint(ctx, step, optimizer, trainer_state, tag=tag)
 
     if ctx.resume_from is None and ctx.init_dir is not None:  # continuing: the start is "best"
-        if world.main:
-            state["best_score"] = evaluate_heldout(ctx, "mle", 0)["selection"]
+        state["best_score"] = heldout_selection(ctx, "mle", 0)
         checkpoint(0, tag="best")
     model.train()
     bar = tqdm(
@@ -175,18 +176,22 @@ def train_mle(ctx: Context) -> dict:
             bar.set_postfix(loss=f"{loss_sum / total_tokens:.3f}")
             tokens_seen, clock = 0, time.perf_counter()
         out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started >= cfg.max_seconds
+        if cfg.max_seconds > 0:
+            out_of_time = world.broadcast_flag(out_of_time)  # rank 0's clock decides for all
         last = step == cfg.steps or out_of_time
         stop = out_of_time
-        if (eval_clock(step) or last) and world.main:
-            score = evaluate_heldout(ctx, "mle", step)["selection"]
-            if score > state["best_score"]:
+        if eval_clock(step) or last:
+            score = heldout_selection(ctx, "mle", step)
+            improved = world.broadcast_flag(world.main and score > state["best_score"])
+            if improved:
                 state.update(best_score=score, best_step=step, bad_evals=0)
                 checkpoint(step, tag="best")
-            else:
+            elif world.main:
                 state["bad_evals"] += 1
                 stop = stop or (cfg.patience > 0 and state["bad_evals"] >= cfg.patience)
-            bar.set_postfix(loss=f"{loss_sum / total_tokens:.3f}", held_out=f"{score:.3f}")
-        stop = world.broadcast_flag(stop)  # rank 0's clock and patience decide for all
+            if world.main:
+                bar.set_postfix(loss=f"{loss_sum / total_tokens:.3f}", held_out=f"{score:.3f}")
+        stop = world.broadcast_flag(stop)  # rank 0's patience decides for all
         if save_clock(step) or last or stop:
             checkpoint(step)
         if stop:

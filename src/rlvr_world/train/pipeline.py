@@ -38,7 +38,9 @@ def run_rlvr(
 
     if init is None and not resume:
         raise ValueError("train rlvr needs --init RUN (an MLE run to start from)")
-    ctx = prepare(config, out, init=init, resume=resume)
+    ctx = prepare(
+        config, out, init=init, resume=resume, with_reference=config.rlvr.loss.kl_coef > 0
+    )
     try:
         result = train_rlvr(ctx)
         if ctx.world.main:

@@ -23,7 +23,7 @@ import time
 import torch
 from tqdm.auto import tqdm
 
-from rlvr_world.core.checkpoint import load_trainer_state, save_checkpoint
+from rlvr_world.core.checkpoint import load_trainer_state
 from rlvr_world.core.grpo import (
     aggregation_denominator,
     group_advantages,
@@ -34,9 +34,9 @@ from rlvr_world.core.grpo import (
 from rlvr_world.core.losses import response_logprobs
 from rlvr_world.core.sampler import SamplingConfig
 from rlvr_world.core.seeding import rng_state, set_rng_state
-from rlvr_world.train.context import Context, adamw, plain
+from rlvr_world.train.context import Context, adamw, save_training_checkpoint
 from rlvr_world.train.distributed import SINGLE, World
-from rlvr_world.train.mle import evaluate_heldout
+from rlvr_world.train.mle import heldout_selection
 from rlvr_world.train.run import Every, truncate_metrics
 from rlvr_world.train.streams import EpochStream, all_items, changed_plus_unchanged
 
@@ -72,7 +72,9 @@ def train_rlvr(ctx: Context) -> dict:
     reward_fn = task.reward(cfg.reward)
     reference = None
     if cfg.loss.kl_coef > 0:  # the frozen initial model; beta = 0 needs none
-        reference = ctx.reference or copy.deepcopy(model).eval().requires_grad_(False)
+        reference = ctx.reference
+        if reference is None:
+            reference = copy.deepcopy(model).eval().requires_grad_(False)
     keeps_reference = isinstance(reference, torch.nn.Module)  # a copy, saved in checkpoints
     optimizer = adamw(model, cfg.lr, cfg.weight_decay)
     sampling = SamplingConfig(
@@ -85,11 +87,11 @@ def train_rlvr(ctx: Context) -> dict:
     state = {"step": 0, "best_score": -math.inf, "best_step": 0}
     if ctx.resume_from is not None:
         saved = load_trainer_state(ctx.resume_from)
-        optimizer.load_state_dict(saved["optimizer"])
+        world.load_optimizer_state(model, optimizer, saved["optimizer"])
         stream.load_state_dict(saved["stream"])
         set_rng_state(saved["rng"])
         if keeps_reference:
-            reference.load_state_dict(saved["reference"])
+            world.load_model_state(reference, saved["reference"])
         state.update(saved["loop"])
         if world.main:
             truncate_metrics(ctx.logger.path, "rlvr", state["step"])
@@ -99,23 +101,13 @@ def train_rlvr(ctx: Context) -> dict:
         Every(cfg.save_every),
     )
 
-    def checkpoint(step: int, tag: str | None = None) -> None:
-        if not world.main:
-            return
-        trainer_state = {
-            "optimizer": optimizer.state_dict(),
-            "stream": stream.state_dict(),
-            "rng": rng_state(),
-            "loop": dict(state),
-        }
-        if keeps_reference and tag is None:
-            trainer_state["reference"] = reference.state_dict()
-        save_checkpoint(
-            ctx.run_dir / "checkpoints", step, model, trainer_state, plain(ctx.config), tag=tag
-        )
+    def checkpoint(step: int, tag: str | None = None) -> None:  # every rank calls it
+        trainer_state = {"stream": stream.state_dict(), "rng": rng_state(), "loop": dict(state)}
+        frozen = {"reference": reference} if keeps_reference and tag is None else None
+        save_training_checkpoint(ctx, step, optimizer, trainer_state, tag=tag, frozen=frozen)
 
-    if ctx.resume_from is None and cfg.keep_best and world.main:  # the start is the first best
-        state["best_score"] = evaluate_heldout(ctx, "rlvr", 0)["selection"]
+    if ctx.resume_from is None and cfg.keep_best:  # the starting point is the first "best"
+        state["best_score"] = heldout_selection(ctx, "rlvr", 0)
         checkpoint(0, tag="best")
     bar = tqdm(
         total=cfg.steps,
@@ -144,9 +136,9 @@ def train_rlvr(ctx: Context) -> dict:
             ctx.logger.log("rlvr", step, metrics)
             bar.set_postfix(reward=f"{metrics['reward_mean']:.3f}")
         last = step == cfg.steps
-        if (eval_clock(step) or last) and world.main:
-            score = evaluate_heldout(ctx, "rlvr", step)["selection"]
-            if cfg.keep_best and score > state["best_score"]:
+        if eval_clock(step) or last:
+            score = heldout_selection(ctx, "rlvr", step)
+            if world.broadcast_flag(world.main and cfg.keep_best and score > state["best_score"]):
                 state.update(best_score=score, best_step=step)
                 checkpoint(step, tag="best")
         if save_clock(step) or last:
@@ -178,14 +170,15 @@ def grpo_step(
     model.eval()
     share = world.share(len(examples))
     local = examples[share]
-    samples = task.generate(
-        model,
-        local,
-        sampling,
-        group_size=group_size,
-        generator=generator,
-        batch_rows=(share.start * group_size, len(examples) * group_size),
-    )
+    with world.gathered(model):  # FSDP: ranks sample different lengths, without collectives
+        samples = task.generate(
+            model,
+            local,
+            sampling,
+            group_size=group_size,
+            generator=generator,
+            batch_rows=(share.start * group_size, len(examples) * group_size),
+        )
     sample_seconds = time.perf_counter() - timer
     expanded = [e for e in local for _ in range(group_size)]  # [b*G], group-contiguous
     predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), expanded)]
@@ -238,7 +231,7 @@ def grpo_step(
 
     # logp_ref and logp_old of this rank's kept rows, before any update: [rows, width]
     fixed: dict[int, tuple] = {}
-    with torch.no_grad():
+    with torch.no_grad(), world.gathered(model, reference):
         for index, mb in enumerate(local_minibatches):
             if not mb:
                 continue
@@ -253,11 +246,19 @@ def grpo_step(
     for _ in range(cfg.epochs):
         for index, mb in enumerate(local_minibatches):
             optimizer.zero_grad(set_to_none=True)
+            if not mb and world.fsdp:  # FSDP: every rank runs one forward and backward
+                logp, _ = response_logprobs(model, *tensors(rows_of([0], group_size)[:1]))
+                (logp.sum() * 0.0).backward()
             if mb:
                 rows = rows_of(mb, group_size)
                 batch = tensors(rows)
                 logp, entropy = response_logprobs(
-                    model, *batch, with_entropy=loss_cfg.entropy_coef > 0
+                    model,
+                    *batch,
+                    with_entropy=loss_cfg.entropy_coef > 0,
+                    # FSDP: exactly one forward per update on every rank
+                    bucketed=not world.fsdp,
+                    share_prefix=not world.fsdp,
                 )
                 logp_ref, logp_old = fixed[index]
                 loss, stats = grpo_loss(
