@@ -1,15 +1,16 @@
 """`rlvr-world ...`: the command line, built on named presets.
 
-rlvr-world quickstart [--out DIR]                 data -> MLE -> RLVR -> eval -> report
+rlvr-world quickstart [--domain textgame|robot|web] [--out DIR]   data -> MLE -> RLVR -> eval -> report
 rlvr-world data --preset P --out DIR              simulate and save a dataset
 rlvr-world train mle  --preset P [--out DIR] [--config F.yaml] [--resume] [key=value ...]
 rlvr-world train rlvr --preset P --init RUN [--out DIR] [--resume] [key=value ...]
 rlvr-world eval RUN [--split test] [--checkpoint best|latest|NAME]
 rlvr-world export RUN --out DIR [--checkpoint best|latest|NAME]   standard HF model, LoRA merged
 rlvr-world score textgame --data F --predictions F --reward R [--compat C] --out F
+rlvr-world score web --data F --predictions F --out F
 rlvr-world score video --pred P.npz --target T.npz [--lpips-net vgg|alex] --out S.json
 rlvr-world report RUN [RUN ...] [--out F.html]
-rlvr-world bench textgame|robot|throughput|distributed --out F.json
+rlvr-world bench textgame|robot|web|throughput|distributed --out F.json
 rlvr-world config [--preset P]                    resolved config with field docs
 
 Data-parallel: torchrun --nproc-per-node N -m rlvr_world.cli train mle|rlvr ... --out DIR
@@ -56,18 +57,29 @@ def cmd_quickstart(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from rlvr_world.domains.textgame.data import save_parquet, save_transitions
-    from rlvr_world.domains.textgame.prompts import question_text
-    from rlvr_world.domains.textgame.setup import simulate
-
     config = _config(args)
+    if config.data.domain == "web":
+        from rlvr_world.domains.web.data import save_parquet, save_transitions
+        from rlvr_world.domains.web.prompts import question_text
+        from rlvr_world.domains.web.setup import simulate
+
+        splits = simulate(config.web, config.seed)
+    elif config.data.domain == "textgame":
+        from rlvr_world.domains.textgame.data import save_parquet, save_transitions
+        from rlvr_world.domains.textgame.prompts import question_text
+        from rlvr_world.domains.textgame.setup import simulate
+
+        splits = simulate(config.data, config.seed)
+    else:
+        raise SystemExit(
+            "error: `data` writes text datasets (textgame, web); robot episodes "
+            "come with `train tokenizer`"
+        )
     out = Path(args.out)
-    splits = simulate(config.data, config.seed)
     for split, transitions in splits.items():
         if args.format == "parquet":
             path = out / f"{split}.parquet"
-            prompts = [question_text(t, "full") for t in transitions]
-            save_parquet(path, transitions, prompts)
+            save_parquet(path, transitions, [question_text(t, "full") for t in transitions])
         else:
             path = out / f"{split}.jsonl"
             save_transitions(path, transitions)
@@ -127,6 +139,14 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_score_web(args) -> int:
+    from rlvr_world.eval.score import score_web_files
+
+    summary = score_web_files(args.data, args.predictions, out=args.out)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def cmd_score_video(args) -> int:
     from rlvr_world.video.metrics import load_frames, score_frames
 
@@ -162,6 +182,8 @@ def cmd_bench(args) -> int:
         from rlvr_world.bench.textgame import bench_textgame as bench
     elif args.which == "robot":
         from rlvr_world.bench.robot import bench_robot as bench
+    elif args.which == "web":
+        from rlvr_world.bench.web import bench_web as bench
     elif args.which == "distributed":
         from rlvr_world.bench.distributed import bench_distributed as bench
     else:
@@ -199,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("quickstart", help="the embedded default: data -> MLE -> RLVR -> report")
     p.add_argument("--out", help="output folder (default runs/<time>-textgame-quickstart)")
-    p.add_argument("--domain", default="textgame", choices=["robot", "textgame"])
+    p.add_argument("--domain", default="textgame", choices=["robot", "textgame", "web"])
     p.add_argument("--preset", help="preset (default: the domain's quickstart preset)")
     p.add_argument("overrides", nargs="*", help="key=value overrides for both phases")
     p.set_defaults(func=cmd_quickstart)
@@ -241,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compat", default="fixed", choices=["fixed", "reference"])
     p.add_argument("--out", required=True, help='jsonl of {"id", "reward", "split"}')
     p.set_defaults(func=cmd_score)
+    p = score.add_parser("web", help="item F1 of predicted web-page changes")
+    p.add_argument(
+        "--data", required=True, help='jsonl of {"id", "ground_truth"}, or the RL parquet'
+    )
+    p.add_argument("--predictions", required=True, help='jsonl of {"id", "response"}')
+    p.add_argument("--out", required=True, help='jsonl of {"id", "reward", "precision", "recall"}')
+    p.set_defaults(func=cmd_score_web)
     p = score.add_parser("video", help="pixel metrics of predicted frames against targets")
     p.add_argument("--pred", required=True, help="npz with `frames` uint8 N x H x W x 3")
     p.add_argument("--target", required=True, help="npz with `frames` of the same shape")
@@ -254,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="benchmarks behind the README's claims")
-    p.add_argument("which", choices=["textgame", "robot", "throughput", "distributed"])
+    p.add_argument("which", choices=["textgame", "robot", "web", "throughput", "distributed"])
     p.add_argument("--out", required=True, help="JSON result file")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke version")
     p.set_defaults(func=cmd_bench)

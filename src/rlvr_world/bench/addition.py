@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_world.core.protocols import Example, Reward
-from rlvr_world.core.sampler import Samples
-from rlvr_world.text.generate import generate_until_eos
+from rlvr_world.text.task import GeneratesUntilEOS
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 CHARS = "0123456789+="
@@ -95,7 +94,7 @@ def exact_sum(
 REWARDS: dict[str, Reward] = {"binary": starts_with_sum, "exact": exact_sum}
 
 
-class AdditionTask:
+class AdditionTask(GeneratesUntilEOS):
     """`core.protocols.Task`: predict `a + b` from `"a+b="`, with a, b < `limit`.
 
     Examples carry reference = the sum as a string, context = {"a", "b", "split"}, and
@@ -135,20 +134,6 @@ class AdditionTask:
         if split not in self._examples:
             raise KeyError(f"unknown split {split!r}; known: {', '.join(self._examples)}")
         return self._examples[split]
-
-    def generate(
-        self, model, examples, config, *, group_size=1, generator=None, batch_rows=None
-    ) -> Samples:
-        """Completions up to EOS or the length limit."""
-        return generate_until_eos(
-            self.tokenizer,
-            model,
-            examples,
-            config,
-            group_size=group_size,
-            generator=generator,
-            batch_rows=batch_rows,
-        )
 
     def decode(self, response_ids: Sequence[int], context: Mapping[str, Any] | None = None) -> str:
         """Characters up to the first EOS (special ids skipped)."""

@@ -12,14 +12,12 @@ The claim holds when RLVR's overall accuracy is >= 1.30 x MLE's and above `mle_m
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
-from rlvr_world.train.config import parse_override
-from rlvr_world.train.pipeline import evaluate_run, run_mle, run_rlvr
+from rlvr_world.bench.controlled import RUNS, count_lines, mle_rlvr_control
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import read_metrics, write_json
+from rlvr_world.train.run import write_json
 
 TARGET_RATIO = 1.30
 
@@ -31,46 +29,22 @@ def bench_textgame(out: Path, quick: bool = False, preset: str = "textgame-bench
         raise FileExistsError(f"{work} exists; remove it or choose another --out")
     config = build_config("textgame-debug" if quick else preset)
     start = time.perf_counter()
-    mle_run = run_mle(config, work / "mle")
-
-    rl_start = time.perf_counter()
-    rlvr_run = run_rlvr(config, mle_run, work / "rlvr")
-    rl_seconds = time.perf_counter() - rl_start
-
-    # the control: more MLE for the same wall time, at the LR MLE ended with
-    final_lr = config.mle.lr * (0.1 if config.mle.schedule == "cosine" else 1.0)
-    more = dataclasses.replace(
-        config,
-        mle=dataclasses.replace(
-            config.mle,
-            lr=final_lr,
-            warmup_steps=0,
-            schedule="constant",
-            patience=0,
-            steps=10**6,
-            max_seconds=rl_seconds,
-            eval_every=config.mle.eval_every,
-        ),
-    )
-    mle_more_run = run_mle(more, work / "mle_more", init=mle_run)
-
+    done = mle_rlvr_control(config, work)
     result: dict = {}
-    for name, run in (("mle", mle_run), ("rlvr", rlvr_run), ("mle_more", mle_more_run)):
-        summary = evaluate_run(run, progress=config.progress)
+    for name in RUNS:
+        summary = done["eval"][name]
         result[name] = {
             "accuracy": summary["accuracy"],
             "item_acc": summary["item_acc"],
             "examples": summary["examples"],
             "checkpoint": summary["checkpoint"],
         }
-    rl_rows = [r for r in read_metrics(rlvr_run) if r["phase"] == "rlvr"]
-    mle_rows = [r for r in read_metrics(mle_more_run) if r["phase"] == "mle"]
-    overall = {k: result[k]["accuracy"]["overall"] for k in ("mle", "rlvr", "mle_more")}
+    overall = {k: result[k]["accuracy"]["overall"] for k in RUNS}
     ratio = overall["rlvr"] / overall["mle"] if overall["mle"] else float("inf")
     result.update(
-        rl_steps=max((r["step"] for r in rl_rows), default=0),
-        mle_more_steps=max((r["step"] for r in mle_rows), default=0),
-        rl_seconds=rl_seconds,
+        rl_steps=done["rl_steps"],
+        mle_more_steps=done["mle_more_steps"],
+        rl_seconds=done["rl_seconds"],
         wall_seconds=time.perf_counter() - start,
         rlvr_over_mle=ratio,
         target={
@@ -80,7 +54,7 @@ def bench_textgame(out: Path, quick: bool = False, preset: str = "textgame-bench
         setup={
             "preset": "textgame-debug" if quick else preset,
             "runs": str(work),
-            "train_examples": _count(work / "mle" / "data" / "train.jsonl"),
+            "train_examples": count_lines(work / "mle" / "data" / "train.jsonl"),
             "test_examples": result["mle"]["examples"],
         },
     )
@@ -88,8 +62,4 @@ def bench_textgame(out: Path, quick: bool = False, preset: str = "textgame-bench
     return result
 
 
-def _count(path: Path) -> int:
-    return sum(1 for line in path.open() if line.strip()) if path.exists() else 0
-
-
-__all__ = ["bench_textgame", "parse_override"]
+__all__ = ["bench_textgame"]

@@ -82,7 +82,11 @@ class _Run:
 
     @property
     def video(self) -> bool:
-        return self.domain != "textgame"
+        return self.domain not in ("textgame", "web")
+
+    @property
+    def web(self) -> bool:
+        return self.domain == "web"
 
     @property
     def phase(self) -> str:
@@ -1300,13 +1304,14 @@ def write_report(
     sections = [f"<h1>{_e(title)}</h1>"]
     if summary:
         sections.append(_summary_html(summary))
-    text_runs = [run for run in loaded if not run.video]
+    text_runs = [run for run in loaded if not run.video and not run.web]
+    web_runs = [run for run in loaded if run.web]
     video_runs = [run for run in loaded if run.video]
     sections.append(_runs_html(loaded))
-    if text_runs and video_runs:
+    if sum(bool(kind) for kind in (text_runs, web_runs, video_runs)) > 1:
         sections.append(
-            '<p class="note">These runs mix text-game and video world models: each kind is '
-            "compared among its own runs, the first of each kind being its baseline.</p>"
+            '<p class="note">These runs mix kinds of world models: each kind is compared '
+            "among its own runs, the first of each kind being its baseline.</p>"
         )
     if text_runs:
         sections += [
@@ -1314,6 +1319,10 @@ def write_report(
             _curves_html(text_runs),
             _samples_html(text_runs, max_samples),
         ]
+    if web_runs:
+        from rlvr_world.eval.report_web import web_sections
+
+        sections += web_sections(web_runs, max_samples)
     if video_runs:
         sections += _video_sections(video_runs, max_frame_samples)
     css = _CSS + (_VIDEO_CSS if video_runs else "")

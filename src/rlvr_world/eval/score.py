@@ -1,12 +1,13 @@
-"""Score any model's answers offline against a dataset (`rlvr-world score textgame`)."""
+"""Score any model's answers offline against a dataset (`rlvr-world score textgame|web`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from rlvr_world.domains.textgame.data import DataError, load_transitions
+from rlvr_world.domains.textgame.data import load_transitions
 from rlvr_world.domains.textgame.rewards import score_response
+from rlvr_world.text.records import DataError, expect_dict, expect_str, get, read_records
 
 
 def read_predictions(path: str | Path) -> dict[str, str]:
@@ -77,3 +78,58 @@ def score_textgame_files(
         "missing_predictions": len(set(transitions) - set(responses)),
         "unknown_ids": len(unknown),
     }
+
+
+def _gold_row(row) -> tuple[str, str]:
+    row = expect_dict(row, "<row>")
+    id_ = get(row, "id", "id")
+    return str(id_), expect_str(get(row, "ground_truth", "ground_truth"), "ground_truth")
+
+
+def read_web_gold(path: str | Path) -> dict[str, str]:
+    """id -> gold diff from jsonl `{"id", "ground_truth"}` rows, or from any file the web
+    domain loads (our transitions, the RL parquet with `reward_model.ground_truth`, SFT
+    `question`/`answer`); bad rows raise `DataError` naming the file, line and field."""
+    from rlvr_world.domains.web.data import load_transitions as load_web
+
+    path = Path(path)
+    if path.suffix != ".parquet" and path.is_file():
+        first = next((line for line in path.read_text().splitlines() if line.strip()), "")
+        if '"ground_truth"' in first:
+            return dict(read_records(path, _gold_row, _gold_row))
+    return {t.id: t.answer for t in load_web(path)}
+
+
+def score_web_files(
+    data: str | Path, predictions: str | Path, out: str | Path | None = None
+) -> dict:
+    """Item F1 (SPEC §4) of `predictions` against `data`; writes jsonl
+    {"id", "reward", "precision", "recall"} to `out`. Returns the mean F1 / precision /
+    recall and how many rows had no prediction or predictions no row."""
+    from rlvr_world.domains.web.rewards import web_f1
+
+    gold = read_web_gold(data)
+    responses = read_predictions(predictions)
+    rows = []
+    for id_, response in responses.items():
+        if id_ in gold:
+            scores = web_f1(response, gold[id_])
+            rows.append({"id": id_, "reward": scores["f1"], **_without(scores, "f1")})
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        with Path(out).open("w") as handle:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+    mean = lambda key: sum(r[key] for r in rows) / len(rows) if rows else None  # noqa: E731
+    return {
+        "f1": mean("reward"),
+        "precision": mean("precision"),
+        "recall": mean("recall"),
+        "scored": len(rows),
+        "missing_predictions": len(set(gold) - set(responses)),
+        "unknown_ids": len(set(responses) - set(gold)),
+    }
+
+
+def _without(scores: dict, key: str) -> dict:
+    return {k: v for k, v in scores.items() if k != key}

@@ -262,6 +262,36 @@ class VideoConfig:
 
 
 @dataclass
+class WebConfig:
+    """Web-page world models (domain `web`): simulated browsing episodes."""
+
+    tasks: tuple[str, ...] = ()
+    """Web tasks to simulate (empty = all registered tasks)."""
+    train_episodes_per_task: int = 40
+    """Simulated training episodes per task (each step is one transition)."""
+    valid_episodes_per_task: int = 4
+    """Simulated validation episodes per task (model selection)."""
+    test_episodes_per_task: int = 8
+    """Simulated test episodes per task (final figures)."""
+    max_episode_steps: int = 12
+    """Step limit of a simulated episode."""
+    policy_noise: tuple[float, ...] = (0.0, 0.3, 0.6)
+    """Noise levels of the scripted browsing expert; episodes cycle through them."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "web", "max_episode_steps")
+        for name in (
+            "train_episodes_per_task",
+            "valid_episodes_per_task",
+            "test_episodes_per_task",
+        ):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"web.{name} must be >= 0, got {getattr(self, name)}")
+        if not self.policy_noise or any(not 0 <= float(n) <= 1 for n in self.policy_noise):
+            raise ConfigError(f"web.policy_noise must be levels in [0, 1], got {self.policy_noise}")
+
+
+@dataclass
 class TokenizerConfig:
     """The frame tokenizer: an FSQ autoencoder trained with L1 + LPIPS."""
 
@@ -341,6 +371,7 @@ class RunConfig:
     rlvr: RLVRConfig = field(default_factory=RLVRConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
 
 

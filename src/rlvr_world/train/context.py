@@ -32,6 +32,7 @@ DOMAINS = Registry(
     {
         "textgame": "rlvr_world.domains.textgame.setup:prepare_task",
         "robot": "rlvr_world.domains.robot.setup:prepare_task",
+        "web": "rlvr_world.domains.web.setup:prepare_task",
     },
 )
 """Domain name -> `prepare_task(config, run_dir, init_dir=None, log=None) -> Task`."""

@@ -224,6 +224,96 @@ PRESETS: dict[str, dict] = {
     },
 }
 
+# The web-page world model on a CPU: simulated shop / admin / forum episodes, compact prompts
+# (URL, objective, previous action, accessibility tree, action), the diff sections as the
+# answer; GRPO on the item-F1 reward.
+PRESETS["web-tiny"] = {
+    "data": {"domain": "web", "vocab_size": 2048, "max_question_tokens": 640},
+    "web": {
+        "train_episodes_per_task": 24,
+        "valid_episodes_per_task": 3,
+        "test_episodes_per_task": 6,
+    },
+    "model": {
+        "hidden_size": 128,
+        "num_layers": 4,
+        "num_heads": 4,
+        "intermediate_size": 384,
+        "max_positions": 1536,
+    },
+    "mle": {
+        "steps": 1500,
+        "batch_size": 16,
+        "micro_batch_size": 8,
+        "lr": 2e-3,
+        "eval_every": 150,
+        "save_every": 300,
+        "patience": 3,
+    },
+    "rlvr": {
+        "steps": 60,
+        "questions_per_step": 16,
+        "group_size": 8,
+        "mini_batch_size": 16,
+        "reward": "f1",
+        "max_new_tokens": 256,
+        "lr": 5e-5,
+        "eval_every": 15,
+        "save_every": 15,
+    },
+    "eval": {"max_examples": 64, "batch_size": 32, "max_new_tokens": 256},
+}
+# `rlvr-world bench web`: web-tiny without progress bars.
+PRESETS["web-bench"] = merge(PRESETS["web-tiny"], {"progress": False})
+# Smoke tests: seconds.
+PRESETS["web-debug"] = merge(
+    PRESETS["textgame-debug"],
+    {
+        "data": {"domain": "web", "max_question_tokens": 640},
+        "web": {
+            "tasks": ["open_product", "reply_post"],
+            "train_episodes_per_task": 2,
+            "valid_episodes_per_task": 1,
+            "test_episodes_per_task": 1,
+            "max_episode_steps": 4,
+        },
+        "model": {"max_positions": 1024},
+        "rlvr": {"reward": "f1"},
+    },
+)
+# The paper's web settings (SPEC §2, §4) for a pretrained LM named with `model.path=...`:
+# G=5, lr 1e-6, 64 questions / 16 per mini-batch, ~1500 steps, the full prompt through the chat
+# template, KL 0.001; fp32 weights with bf16 autocast, gradient checkpointing.
+PRESETS["web-paper"] = {
+    "device": "cuda",
+    "data": {"domain": "web", "prompt_style": "full", "max_question_tokens": 8192},
+    "web": {"train_episodes_per_task": 400, "test_episodes_per_task": 40, "max_episode_steps": 30},
+    "model": {"autocast": "bfloat16", "gradient_checkpointing": True, "max_positions": 16384},
+    "mle": {
+        "steps": 3000,
+        "batch_size": 64,
+        "micro_batch_size": 4,
+        "lr": 1e-5,
+        "warmup_steps": 50,
+        "eval_every": 200,
+        "save_every": 200,
+        "patience": 5,
+    },
+    "rlvr": {
+        "steps": 1500,
+        "questions_per_step": 64,
+        "group_size": 5,
+        "mini_batch_size": 16,
+        "lr": 1e-6,
+        "reward": "f1",
+        "max_new_tokens": 2048,
+        "eval_every": 50,
+        "save_every": 50,
+        "skip_zero_variance": False,
+    },
+    "eval": {"max_new_tokens": 2048, "batch_size": 32},
+}
+
 # `rlvr-world bench robot`: robot-tiny, held-out evaluations during training on fewer examples
 # (each costs a sampled rollout and VGG LPIPS per frame), no progress bars.
 PRESETS["robot-bench"] = merge(
@@ -231,7 +321,10 @@ PRESETS["robot-bench"] = merge(
 )
 
 
-REQUIRED = {"textgame-paper": ("model.path", "a pretrained causal LM folder (or hub id)")}
+REQUIRED = {
+    name: ("model.path", "a pretrained causal LM folder (or hub id)")
+    for name in ("textgame-paper", "web-paper")
+}
 """Preset -> (field, what it is) the user must give: the preset cannot guess it."""
 
 

@@ -14,7 +14,7 @@ from rlvr_world.train.pipeline import evaluate_run, run_mle, run_rlvr
 from rlvr_world.train.presets import build_config
 from rlvr_world.train.run import write_json
 
-QUICKSTART_PRESETS = {"textgame": "textgame-quickstart", "robot": "robot-tiny"}
+QUICKSTART_PRESETS = {"textgame": "textgame-quickstart", "robot": "robot-tiny", "web": "web-tiny"}
 
 
 def quickstart(

@@ -29,6 +29,20 @@ from pathlib import Path
 from typing import Any
 
 from rlvr_world.domains.textgame.state import SCORE_KEYS, is_changed, is_score, split_state
+from rlvr_world.text.records import (
+    DataError,
+    FieldError,
+    chat_user_text,
+    expect_dict,
+    expect_int,
+    expect_list,
+    expect_str,
+    get,
+    read_records,
+    type_name,
+)
+
+__all__ = ["DataError", "Transition", "load_transitions", "save_parquet", "save_transitions"]
 
 _UUID_BASE_RE = re.compile(r"The current game UUID base is\s*(-?\d+)")
 # "Task Description:\n..." (reference prompts) or "## Task description\n..." (our full prompt).
@@ -64,91 +78,32 @@ class Transition:
         return "changed" if self.changed else "unchanged"
 
 
-class DataError(ValueError):
-    """A malformed data file: `"<path>:<line>: field '<field>': <reason>"`."""
-
-    def __init__(self, path: str | Path, line: int, field: str, reason: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{self.path}:{line}: field '{field}': {reason}")
-
-    def __reduce__(self):  # keep the exception picklable (multiprocessing data loaders)
-        return (type(self), (self.path, self.line, self.field, self.reason))
-
-
-# ---------------------------------------------------------------------------------------------
-# Validation helpers: each raises _FieldError(field, reason); the row loop adds path and line.
-
-
-class _FieldError(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
-
-
-def _type_name(value: Any) -> str:
-    return type(value).__name__
-
-
-def _get(mapping: dict, key: str, field: str) -> Any:
-    if key not in mapping:
-        raise _FieldError(field, "missing key")
-    return mapping[key]
-
-
-def _expect_dict(value: Any, field: str) -> dict:
-    if not isinstance(value, dict):
-        raise _FieldError(field, f"expected an object (dict), got {_type_name(value)}")
-    return value
-
-
-def _expect_list(value: Any, field: str) -> list:
-    if not isinstance(value, list):
-        raise _FieldError(field, f"expected a list, got {_type_name(value)}")
-    return value
-
-
-def _expect_str(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        raise _FieldError(field, f"expected a string, got {_type_name(value)}")
-    return value
-
-
-def _expect_int(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _FieldError(field, f"expected an integer, got {_type_name(value)}")
-    return value
-
-
 def _check_object(obj: Any, field: str) -> dict:
-    obj = _expect_dict(obj, field)
-    _expect_str(_get(obj, "name", f"{field}.name"), f"{field}.name")
-    _expect_int(_get(obj, "uuid", f"{field}.uuid"), f"{field}.uuid")
-    _expect_dict(_get(obj, "properties", f"{field}.properties"), f"{field}.properties")
+    obj = expect_dict(obj, field)
+    expect_str(get(obj, "name", f"{field}.name"), f"{field}.name")
+    expect_int(get(obj, "uuid", f"{field}.uuid"), f"{field}.uuid")
+    expect_dict(get(obj, "properties", f"{field}.properties"), f"{field}.properties")
     if "type" in obj:
-        _expect_str(obj["type"], f"{field}.type")
+        expect_str(obj["type"], f"{field}.type")
     if "contains" in obj:
-        _expect_list(obj["contains"], f"{field}.contains")
+        expect_list(obj["contains"], f"{field}.contains")
     return obj
 
 
 def _check_objects(value: Any, field: str) -> list[dict]:
-    objects = _expect_list(value, field)
+    objects = expect_list(value, field)
     return [_check_object(obj, f"{field}[{i}]") for i, obj in enumerate(objects)]
 
 
 def _check_score(value: Any, field: str) -> dict:
-    score = _expect_dict(value, field)
-    raw = _get(score, "score", f"{field}.score")
+    score = expect_dict(value, field)
+    raw = get(score, "score", f"{field}.score")
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise _FieldError(f"{field}.score", f"expected a number, got {_type_name(raw)}")
+        raise FieldError(f"{field}.score", f"expected a number, got {type_name(raw)}")
     for key in SCORE_KEYS[1:]:
-        flag = _get(score, key, f"{field}.{key}")
+        flag = get(score, key, f"{field}.{key}")
         if not isinstance(flag, bool):
-            raise _FieldError(f"{field}.{key}", f"expected a bool, got {_type_name(flag)}")
+            raise FieldError(f"{field}.{key}", f"expected a bool, got {type_name(flag)}")
     return score
 
 
@@ -156,19 +111,19 @@ def _check_state(value: Any, field: str) -> list[dict]:
     """A full state: objects then the score dict last (a `{"game_state": [...]}` is unwrapped)."""
     if isinstance(value, dict) and "game_state" in value:
         value, field = value["game_state"], f"{field}.game_state"
-    state = _expect_list(value, field)
+    state = expect_list(value, field)
     if not state or not is_score(state[-1]):
-        raise _FieldError(field, "expected the score object last")
+        raise FieldError(field, "expected the score object last")
     objects = _check_objects(state[:-1], field)
     return [*objects, _check_score(state[-1], f"{field}[{len(state) - 1}]")]
 
 
 def _parse_json(text: Any, field: str) -> Any:
-    text = _expect_str(text, field)
+    text = expect_str(text, field)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise _FieldError(field, f"invalid JSON: {error}") from None
+        raise FieldError(field, f"invalid JSON: {error}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,35 +131,35 @@ def _parse_json(text: Any, field: str) -> Any:
 
 
 def _row_to_transition(row: Any) -> Transition:
-    row = _expect_dict(row, "<row>")
-    game = _expect_str(_get(row, "game", "game"), "game")
-    state_id = _get(row, "state_id", "state_id")
+    row = expect_dict(row, "<row>")
+    game = expect_str(get(row, "game", "game"), "game")
+    state_id = get(row, "state_id", "state_id")
     if isinstance(state_id, bool) or not isinstance(state_id, (str, int)):
-        raise _FieldError("state_id", f"expected a string or integer, got {_type_name(state_id)}")
-    current_state = _expect_dict(_get(row, "current_state", "current_state"), "current_state")
-    _expect_dict(_get(row, "action_state", "action_state"), "action_state")
-    tick_state = _expect_dict(_get(row, "tick_state", "tick_state"), "tick_state")
+        raise FieldError("state_id", f"expected a string or integer, got {type_name(state_id)}")
+    current_state = expect_dict(get(row, "current_state", "current_state"), "current_state")
+    expect_dict(get(row, "action_state", "action_state"), "action_state")
+    tick_state = expect_dict(get(row, "tick_state", "tick_state"), "tick_state")
     current_objects = _check_objects(
-        _get(current_state, "objects", "current_state.objects"), "current_state.objects"
+        get(current_state, "objects", "current_state.objects"), "current_state.objects"
     )
-    task = _expect_str(
-        _get(current_state, "taskDesc", "current_state.taskDesc"), "current_state.taskDesc"
+    task = expect_str(
+        get(current_state, "taskDesc", "current_state.taskDesc"), "current_state.taskDesc"
     )
-    uuid_base = _expect_int(
-        _get(current_state, "max_UUID", "current_state.max_UUID"), "current_state.max_UUID"
+    uuid_base = expect_int(
+        get(current_state, "max_UUID", "current_state.max_UUID"), "current_state.max_UUID"
     )
     next_objects = _check_objects(
-        _get(tick_state, "objects", "tick_state.objects"), "tick_state.objects"
+        get(tick_state, "objects", "tick_state.objects"), "tick_state.objects"
     )
-    action = _expect_str(
-        _get(tick_state, "lastAction", "tick_state.lastAction"), "tick_state.lastAction"
+    action = expect_str(
+        get(tick_state, "lastAction", "tick_state.lastAction"), "tick_state.lastAction"
     )
     current_score = _check_score(
-        _get(row, "current_score_state", "current_score_state"), "current_score_state"
+        get(row, "current_score_state", "current_score_state"), "current_score_state"
     )
-    next_score = _check_score(_get(row, "next_score_state", "next_score_state"), "next_score_state")
-    rules = _expect_str(row.get("rules", ""), "rules")
-    transition_id = _expect_str(row.get("id", f"{game}/{state_id}"), "id")
+    next_score = _check_score(get(row, "next_score_state", "next_score_state"), "next_score_state")
+    rules = expect_str(row.get("rules", ""), "rules")
+    transition_id = expect_str(row.get("id", f"{game}/{state_id}"), "id")
     return Transition(
         id=transition_id,
         game=game,
@@ -260,36 +215,6 @@ def _transition_to_row(transition: Transition) -> dict:
     return row
 
 
-def _load_json_rows(path: Path) -> list[tuple[int, Any]]:
-    """(line number, parsed row) pairs; blank lines are skipped but still counted."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json" and text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise DataError(path, error.lineno, "<row>", f"invalid JSON: {error}") from None
-        return list(enumerate(rows, start=1))
-    parsed = []
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            parsed.append((line_number, json.loads(line)))
-        except json.JSONDecodeError as error:
-            raise DataError(path, line_number, "<row>", f"invalid JSON: {error}") from None
-    return parsed
-
-
-def _load_jsonl(path: Path) -> list[Transition]:
-    transitions = []
-    for line_number, row in _load_json_rows(path):
-        try:
-            transitions.append(_row_to_transition(row))
-        except _FieldError as error:
-            raise DataError(path, line_number, error.field, error.reason) from None
-    return transitions
-
-
 def save_transitions(path: str | Path, transitions: Sequence[Transition]) -> None:
     """Write transitions as ByteSized32 state-prediction jsonl (one row per line)."""
     path = Path(path)
@@ -303,32 +228,20 @@ def save_transitions(path: str | Path, transitions: Sequence[Transition]) -> Non
 # RL parquet
 
 
-def _prompt_text(prompt: Any) -> str:
-    """The user message of a chat prompt (the last one with role "user", else the last one)."""
-    messages = _expect_list(prompt, "prompt")
-    if not messages:
-        raise _FieldError("prompt", "expected at least one message")
-    for i, message in enumerate(messages):
-        message = _expect_dict(message, f"prompt[{i}]")
-        _expect_str(_get(message, "content", f"prompt[{i}].content"), f"prompt[{i}].content")
-    users = [m for m in messages if m.get("role") == "user"]
-    return (users or messages)[-1]["content"]
-
-
 def _parquet_row_to_transition(row: dict) -> Transition:
-    data_source = _expect_str(_get(row, "data_source", "data_source"), "data_source")
-    prompt = _prompt_text(_get(row, "prompt", "prompt"))
-    reward_model = _expect_dict(_get(row, "reward_model", "reward_model"), "reward_model")
+    data_source = expect_str(get(row, "data_source", "data_source"), "data_source")
+    prompt = chat_user_text(get(row, "prompt", "prompt"))
+    reward_model = expect_dict(get(row, "reward_model", "reward_model"), "reward_model")
     field = "reward_model.ground_truth"
-    next_state = _check_state(_parse_json(_get(reward_model, "ground_truth", field), field), field)
-    extra_info = _expect_dict(_get(row, "extra_info", "extra_info"), "extra_info")
-    index = _get(extra_info, "index", "extra_info.index")
+    next_state = _check_state(_parse_json(get(reward_model, "ground_truth", field), field), field)
+    extra_info = expect_dict(get(row, "extra_info", "extra_info"), "extra_info")
+    index = get(extra_info, "index", "extra_info.index")
     if isinstance(index, bool) or not isinstance(index, (int, str)):
-        raise _FieldError("extra_info.index", f"expected an integer, got {_type_name(index)}")
+        raise FieldError("extra_info.index", f"expected an integer, got {type_name(index)}")
     field = "extra_info.data_state"
-    current = _check_state(_parse_json(_get(extra_info, "data_state", field), field), field)
-    action = _expect_str(
-        _get(extra_info, "data_action", "extra_info.data_action"), "extra_info.data_action"
+    current = _check_state(_parse_json(get(extra_info, "data_state", field), field), field)
+    action = expect_str(
+        get(extra_info, "data_action", "extra_info.data_action"), "extra_info.data_action"
     )
     # Optional keys that `save_parquet` adds so that our own files round-trip exactly.
     transition_id = extra_info.get("id") or str(index)
@@ -345,7 +258,7 @@ def _parquet_row_to_transition(row: dict) -> Transition:
         task = task_match.group(1).strip() if task_match else data_source
     rules = extra_info.get("rules") if isinstance(extra_info.get("rules"), str) else ""
     return Transition(
-        id=_expect_str(transition_id, "extra_info.id"),
+        id=expect_str(transition_id, "extra_info.id"),
         game=data_source,
         task=task,
         current=current,
@@ -354,22 +267,6 @@ def _parquet_row_to_transition(row: dict) -> Transition:
         uuid_base=uuid_base,
         rules=rules,
     )
-
-
-def _load_parquet(path: Path) -> list[Transition]:
-    import pyarrow.parquet as pq
-
-    try:
-        rows = pq.read_table(path).to_pylist()
-    except Exception as error:  # pyarrow raises several types for unreadable files
-        raise DataError(path, 0, "<file>", f"not a readable parquet file: {error}") from None
-    transitions = []
-    for row_number, row in enumerate(rows, start=1):
-        try:
-            transitions.append(_parquet_row_to_transition(row))
-        except _FieldError as error:
-            raise DataError(path, row_number, error.field, error.reason) from None
-    return transitions
 
 
 def save_parquet(
@@ -441,15 +338,4 @@ def load_transitions(path: str | Path) -> list[Transition]:
     Raises `DataError` (a `ValueError`) on a missing file, an unknown suffix, an empty file or
     any malformed row.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, 0, "<file>", "no such file")
-    if path.suffix == ".parquet":
-        transitions = _load_parquet(path)
-    elif path.suffix in (".jsonl", ".json"):
-        transitions = _load_jsonl(path)
-    else:
-        raise DataError(path, 0, "<file>", "unknown suffix; expected .jsonl, .json or .parquet")
-    if not transitions:
-        raise DataError(path, 0, "<file>", "empty file: no transitions")
-    return transitions
+    return read_records(path, _row_to_transition, _parquet_row_to_transition)

@@ -7,16 +7,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_world.core.protocols import Example, Reward
-from rlvr_world.core.sampler import Samples, SamplingConfig
 from rlvr_world.domains.textgame.data import Transition
 from rlvr_world.domains.textgame.prompts import answer_text, question_text
 from rlvr_world.domains.textgame.rewards import make_reward, score_response
-from rlvr_world.text.generate import generate_until_eos
+from rlvr_world.text.task import TextTask
 
 SPLITS = ("unchanged", "changed")
 
 
-class TextGameTask:
+class TextGameTask(TextTask):
     """`core.protocols.Task` for ByteSized32-style state prediction.
 
     transitions: split name ("train", "test", ...) -> transitions. Examples carry
@@ -33,66 +32,30 @@ class TextGameTask:
         compat: str = "fixed",
         max_question_tokens: int | None = None,
     ) -> None:
-        self.tokenizer = tokenizer
         self.prompt_style = prompt_style
         self.compat = compat
-        self.transitions = {k: list(v) for k, v in transitions.items()}
-        self.dropped: dict[str, int] = {}
-        self._examples: dict[str, list[Example]] = {}
-        for split, items in self.transitions.items():
-            examples = self.encode(items)
-            if max_question_tokens:
-                kept = [e for e in examples if len(e.question_ids) <= max_question_tokens]
-                self.dropped[split] = len(examples) - len(kept)
-                examples = kept
-            self._examples[split] = examples
+        super().__init__(transitions, tokenizer, max_question_tokens)
 
-    def encode(self, transitions: Sequence[Transition]) -> list[Example]:
-        questions = self.tokenizer.encode_prompts(
-            [question_text(t, self.prompt_style) for t in transitions]
-        )
-        answers = self.tokenizer.encode_batch(
-            [answer_text(t, self.prompt_style) for t in transitions]
-        )
-        eos = self.tokenizer.eos_id
-        return [
-            Example(
-                question_ids=q,
-                reference=t.next,
-                context={"id": t.id, "game": t.game, "split": t.split, "current": t.current},
-                response_ids=[*a, eos],
-            )
-            for t, q, a in zip(transitions, questions, answers)
-        ]
+    @property
+    def transitions(self) -> dict[str, list[Transition]]:
+        return self.records
 
-    def examples(self, split: str) -> list[Example]:
-        if split not in self._examples:
-            raise KeyError(f"unknown split {split!r}; known: {', '.join(self._examples)}")
-        return self._examples[split]
+    def question(self, transition: Transition) -> str:
+        return question_text(transition, self.prompt_style)
 
-    def generate(
-        self,
-        model,
-        examples: Sequence[Example],
-        config: SamplingConfig,
-        *,
-        group_size: int = 1,
-        generator=None,
-        batch_rows: tuple[int, int] | None = None,
-    ) -> Samples:
-        """Free-form answers up to EOS (or the length limit)."""
-        return generate_until_eos(
-            self.tokenizer,
-            model,
-            examples,
-            config,
-            group_size=group_size,
-            generator=generator,
-            batch_rows=batch_rows,
-        )
+    def answer(self, transition: Transition) -> str:
+        return answer_text(transition, self.prompt_style)
 
-    def decode(self, response_ids: Sequence[int], context: Mapping[str, Any] | None = None) -> str:
-        return self.tokenizer.decode(response_ids)
+    def reference(self, transition: Transition) -> list[dict]:
+        return transition.next
+
+    def context(self, transition: Transition) -> dict:
+        return {
+            "id": transition.id,
+            "game": transition.game,
+            "split": transition.split,
+            "current": transition.current,
+        }
 
     def score(self, predictions: Sequence[str], examples: Sequence[Example]) -> list[dict]:
         return [

@@ -1,0 +1,89 @@
+"""The web world model's target: what changed between two accessibility trees (SPEC §4).
+
+A tree is WebArena text, one element a line, `[id] role 'name' key: value ...`, nested by
+indentation. The next state is written as three sections, each a list of lines or `None`:
+
+    New items:        elements of the next tree whose id the current tree lacks
+    Deleted items:    elements of the current tree whose id the next tree lacks
+    Updated items:    elements in both whose line differs (shown as in the next tree)
+
+Elements are matched by id and compared by content (the stripped line, so a pure change of
+depth is no update). Lines without an `[id]` (rare in real data) are matched by content
+alone: present only in the next tree is new, only in the current tree is deleted. Items keep
+their tree order; an empty section is `None`.
+
+>>> print(tree_diff("[1] RootWebArea 'Shop'\\n\\t[2] button 'Buy'",
+...                 "[1] RootWebArea 'Cart'\\n\\t[3] StaticText '1 item'"))
+New items:
+[3] StaticText '1 item'
+<BLANKLINE>
+Deleted items:
+[2] button 'Buy'
+<BLANKLINE>
+Updated items:
+[1] RootWebArea 'Cart'
+"""
+
+from __future__ import annotations
+
+import re
+
+from rlvr_world.domains.web.rewards import SECTION_HEADERS
+
+_ID = re.compile(r"^\[(\d+)\]")
+SECTIONS = ("New items:", "Deleted items:", "Updated items:")
+
+
+def tree_items(tree: str) -> list[tuple[str | None, str]]:
+    """(id or None, stripped line) of every non-empty line, in order."""
+    items = []
+    for line in tree.split("\n"):
+        text = line.strip()
+        if text:
+            match = _ID.match(text)
+            items.append((match.group(1) if match else None, text))
+    return items
+
+
+def diff_sections(current: str, next_tree: str) -> tuple[list[str], list[str], list[str]]:
+    """(new, deleted, updated) lines between two trees."""
+    before, after = tree_items(current), tree_items(next_tree)
+    before_ids = {i: text for i, text in before if i is not None}
+    after_ids = {i: text for i, text in after if i is not None}
+    before_plain = {text for i, text in before if i is None}
+    after_plain = {text for i, text in after if i is None}
+    new = [
+        text
+        for i, text in after
+        if (i is not None and i not in before_ids) or (i is None and text not in before_plain)
+    ]
+    deleted = [
+        text
+        for i, text in before
+        if (i is not None and i not in after_ids) or (i is None and text not in after_plain)
+    ]
+    updated = [
+        text for i, text in after if i is not None and i in before_ids and before_ids[i] != text
+    ]
+    return _unique(new), _unique(deleted), _unique(updated)
+
+
+def format_sections(new: list[str], deleted: list[str], updated: list[str]) -> str:
+    """The three sections as text (SPEC §4), `None` for an empty one."""
+    blocks = [
+        "\n".join([header, *(lines or ["None"])])
+        for header, lines in zip(SECTIONS, (new, deleted, updated))
+    ]
+    return "\n\n".join(blocks)
+
+
+def tree_diff(current: str, next_tree: str) -> str:
+    """The gold answer for a transition: `format_sections` of `diff_sections`."""
+    return format_sections(*diff_sections(current, next_tree))
+
+
+def _unique(lines: list[str]) -> list[str]:
+    return list(dict.fromkeys(lines))
+
+
+assert set(SECTIONS) == set(SECTION_HEADERS), "diff headers must be the reward's headers"

@@ -1,0 +1,72 @@
+"""The web-page state-prediction task: transitions -> token examples -> F1-scored answers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rlvr_world.core.protocols import Example, Reward
+from rlvr_world.domains.web.data import WebTransition
+from rlvr_world.domains.web.prompts import answer_text, question_text
+from rlvr_world.domains.web.rewards import make_reward, web_f1
+from rlvr_world.text.task import TextTask
+
+
+class WebTask(TextTask):
+    """`core.protocols.Task` for WebArena-style state prediction (SPEC §4).
+
+    Examples carry reference = the gold diff text and context = {"id", "site", "task",
+    "split" ("changed" when the action changed the page, else "unchanged")}. Every prediction
+    is scored by item F1 with its precision and recall; the training reward is `f1`.
+    """
+
+    name = "web"
+
+    def __init__(
+        self,
+        transitions: Mapping[str, Sequence[WebTransition]],
+        tokenizer,
+        prompt_style: str = "compact",
+        max_question_tokens: int | None = None,
+    ) -> None:
+        self.prompt_style = prompt_style
+        super().__init__(transitions, tokenizer, max_question_tokens)
+
+    def question(self, transition: WebTransition) -> str:
+        return question_text(transition, self.prompt_style)
+
+    def answer(self, transition: WebTransition) -> str:
+        return answer_text(transition, self.prompt_style)
+
+    def reference(self, transition: WebTransition) -> str:
+        return transition.answer
+
+    def context(self, transition: WebTransition) -> dict:
+        return {
+            "id": transition.id,
+            "site": transition.site,
+            "task": transition.task,
+            "split": "changed" if transition.changed else "unchanged",
+        }
+
+    def score(self, predictions: Sequence[str], examples: Sequence[Example]) -> list[dict]:
+        return [web_f1(p, e.reference) for p, e in zip(predictions, examples)]
+
+    def reward(self, name: str) -> Reward:
+        return make_reward(name)
+
+    def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
+        """Mean F1, precision and recall (the paper's table), overall and per split."""
+
+        def mean(key: str, split: str | None = None) -> float:
+            values = [
+                s[key] for s, e in zip(scores, examples) if split in (None, e.context["split"])
+            ]
+            return sum(values) / len(values) if values else math.nan
+
+        out: dict[str, Any] = {key: mean(key) for key in ("f1", "precision", "recall")}
+        out["f1_by_split"] = {split: mean("f1", split) for split in ("unchanged", "changed")}
+        out["selection"] = out["f1"]
+        out["examples"] = len(scores)
+        return out

@@ -1,0 +1,39 @@
+"""Smoke runs of the web-page world model through the real CLI (web-debug: seconds)."""
+
+import json
+
+from rlvr_world.cli import main
+from rlvr_world.domains.web.data import load_transitions
+
+
+def test_web_pipeline_through_the_cli(tmp_path, capsys):
+    out = tmp_path / "quick"
+    assert main(["quickstart", "--domain", "web", "--preset", "web-debug", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for name in ("mle", "rlvr"):
+        assert set(summary[name]) >= {"f1", "precision", "recall", "f1_by_split"}
+    report = (out / "report.html").read_text()
+    assert "Held-out item F1" in report and "Sample predictions" in report
+    # the run folder's data are web transitions whose answers are diffs of their trees
+    test = load_transitions(out / "mle" / "data" / "test.jsonl")
+    assert test and all(t.answer.startswith("New items:") for t in test)
+    rlvr = out / "rlvr"
+    assert main(["eval", str(rlvr), "--checkpoint", "latest"]) == 0
+    rows = [json.loads(line) for line in (rlvr / "metrics.jsonl").read_text().splitlines()]
+    assert any(r["phase"] == "rlvr" and "term_f1" in r for r in rows)
+
+
+def test_web_data_command(tmp_path):
+    for fmt in ("jsonl", "parquet"):
+        folder = tmp_path / fmt
+        assert main(["data", "--preset", "web-debug", "--out", str(folder), "--format", fmt]) == 0
+        loaded = load_transitions(folder / f"train.{fmt}")
+        assert loaded and all(t.answer for t in loaded)
+
+
+def test_web_paper_preset_needs_a_model_path(tmp_path, capsys):
+    assert (
+        main(["train", "mle", "--preset", "web-paper", "device=cpu", "--out", str(tmp_path / "r")])
+        != 0
+    )
+    assert "model.path" in capsys.readouterr().err
