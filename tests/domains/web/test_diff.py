@@ -5,7 +5,7 @@ import doctest
 import pytest
 
 from rlvr_world.domains.web import diff as diff_module
-from rlvr_world.domains.web.diff import diff_sections, format_sections, tree_diff
+from rlvr_world.domains.web.diff import apply_diff, diff_sections, format_sections, tree_diff
 from rlvr_world.domains.web.rewards import parse_sections, web_f1
 
 CURRENT = """[1] RootWebArea 'Shop' focused: True
@@ -70,3 +70,18 @@ def test_format_and_the_reward_agree():
     }
     assert web_f1(gold, gold)["f1"] == 1.0
     assert format_sections([], [], []).count("None") == 3
+
+
+def test_applying_the_gold_diff_gives_the_next_tree_up_to_order():
+    after = (
+        CURRENT.replace("\t[12] button 'Add to Cart'\n", "").replace("'Cart (0)'", "'Cart (1)'")
+        + "\n\t[14] alert 'Added to cart'"
+    )
+    rebuilt = apply_diff(CURRENT, tree_diff(CURRENT, after))
+    assert sorted(rebuilt.splitlines()) == sorted(after.splitlines())
+    assert tree_diff(rebuilt, after).count("None") == 3  # nothing left to change
+
+
+def test_applying_a_malformed_diff_changes_nothing():
+    for junk in ("", "garbage", None, "New items:\nNone"):
+        assert apply_diff(CURRENT, junk) == CURRENT

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 
-from rlvr_world.domains.web.rewards import SECTION_HEADERS
+from rlvr_world.domains.web.rewards import SECTION_HEADERS, parse_sections
 
 _ID = re.compile(r"^\[(\d+)\]")
 SECTIONS = ("New items:", "Deleted items:", "Updated items:")
@@ -80,6 +80,37 @@ def format_sections(new: list[str], deleted: list[str], updated: list[str]) -> s
 def tree_diff(current: str, next_tree: str) -> str:
     """The gold answer for a transition: `format_sections` of `diff_sections`."""
     return format_sections(*diff_sections(current, next_tree))
+
+
+def apply_diff(tree: str, diff: str) -> str:
+    """The next tree a predicted diff implies: deleted ids (or id-less lines) removed, updated
+    ids rewritten in place (their indentation kept), new items appended at depth 1 (a diff does
+    not say where they go). A malformed diff changes nothing it cannot read; never raises.
+
+    >>> apply_diff("[1] RootWebArea 'A'\\n\\t[2] button 'Buy'\\n\\t[3] link 'Cart (0)'",
+    ...            "New items:\\n[9] alert 'Added'\\n\\nDeleted items:\\n[2] button 'Buy'"
+    ...            "\\n\\nUpdated items:\\n[3] link 'Cart (1)'").splitlines()
+    ["[1] RootWebArea 'A'", "\\t[3] link 'Cart (1)'", "\\t[9] alert 'Added'"]
+    """
+    sections = parse_sections(diff)
+    items = {key: [line for line in lines if line != "None"] for key, lines in sections.items()}
+
+    def key(text: str) -> str:
+        match = _ID.match(text)
+        return match.group(1) if match else text
+
+    deleted = {key(line) for line in items["deleted"]}
+    updated = {key(line): line for line in items["updated"] if _ID.match(line)}
+    out = []
+    for line in tree.split("\n"):
+        text = line.strip()
+        if not text or key(text) in deleted:
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out.append(indent + updated.get(key(text), text))
+    present = {key(line.strip()) for line in out}
+    out += ["\t" + line for line in sorted(items["new"]) if key(line) not in present]
+    return "\n".join(out)
 
 
 def _unique(lines: list[str]) -> list[str]:
