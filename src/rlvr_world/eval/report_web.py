@@ -97,11 +97,7 @@ def _samples(runs: Sequence[_Run], limit: int) -> str:
         if path.is_file():
             transitions.update({t.id: t for t in load_transitions(path)})
     by_id = [{s["id"]: s for s in run.samples or []} for run in runs]
-    ids = [
-        i
-        for i in (runs[0].samples and [s["id"] for s in runs[0].samples]) or []
-        if i in transitions
-    ]
+    ids = [s["id"] for s in runs[0].samples or [] if s["id"] in transitions]
     if not ids:
         return "<h2>Sample predictions</h2><p class='note'>No samples with their data.</p>"
 

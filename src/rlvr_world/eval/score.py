@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rlvr_world.domains.textgame.data import load_transitions
 from rlvr_world.domains.textgame.rewards import score_response
-from rlvr_world.text.records import DataError, expect_dict, expect_str, get, read_records
+from rlvr_world.text.records import DataError
 
 
 def read_predictions(path: str | Path) -> dict[str, str]:
@@ -80,35 +80,17 @@ def score_textgame_files(
     }
 
 
-def _gold_row(row) -> tuple[str, str]:
-    row = expect_dict(row, "<row>")
-    id_ = get(row, "id", "id")
-    return str(id_), expect_str(get(row, "ground_truth", "ground_truth"), "ground_truth")
-
-
-def read_web_gold(path: str | Path) -> dict[str, str]:
-    """id -> gold diff from jsonl `{"id", "ground_truth"}` rows, or from any file the web
-    domain loads (our transitions, the RL parquet with `reward_model.ground_truth`, SFT
-    `question`/`answer`); bad rows raise `DataError` naming the file, line and field."""
-    from rlvr_world.domains.web.data import load_transitions as load_web
-
-    path = Path(path)
-    if path.suffix != ".parquet" and path.is_file():
-        first = next((line for line in path.read_text().splitlines() if line.strip()), "")
-        if '"ground_truth"' in first:
-            return dict(read_records(path, _gold_row, _gold_row))
-    return {t.id: t.answer for t in load_web(path)}
-
-
 def score_web_files(
     data: str | Path, predictions: str | Path, out: str | Path | None = None
 ) -> dict:
-    """Item F1 (SPEC §4) of `predictions` against `data`; writes jsonl
+    """Item F1 (SPEC §4) of `predictions` against `data` (jsonl `{"id", "ground_truth"}` rows
+    or any file the web domain loads: the RL parquet, SFT question/answer); writes jsonl
     {"id", "reward", "precision", "recall"} to `out`. Returns the mean F1 / precision /
     recall and how many rows had no prediction or predictions no row."""
+    from rlvr_world.domains.web.data import load_transitions as load_web
     from rlvr_world.domains.web.rewards import web_f1
 
-    gold = read_web_gold(data)
+    gold = {t.id: t.answer for t in load_web(data)}
     responses = read_predictions(predictions)
     rows = []
     for id_, response in responses.items():

@@ -143,17 +143,11 @@ def start_adapters(
     checkpoint's model folder), record the base in `run_dir/base_model.json`, add fresh
     adapters. Without `lora.r`, adapters the model came with are merged and all weights train.
     """
-    merged: list[str] = []
+    sources: list[Path] = []  # adapters folded into the base, oldest first
     if is_adapted(model):
         init_run = run_of(init_folder)
         spec = _base_spec(init_run)
-        for i, folder in enumerate([*spec.get("merged", []), None]):
-            source = Path(init_folder) if folder is None else init_run / folder
-            target = run_dir / "base_adapters" / f"{i:02d}"
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(source, target)
-            merged.append(str(target.relative_to(run_dir)))
+        sources = [init_run / folder for folder in spec.get("merged", [])] + [Path(init_folder)]
         base = {k: spec[k] for k in ("path", "gguf_file")}
         model = model.merge_and_unload()
     elif init_folder is not None:  # a whole model from an earlier run is the base
@@ -167,6 +161,13 @@ def start_adapters(
         raise ValueError(
             "lora.r > 0 needs weights to adapt: a pretrained model.path or an --init run"
         )
+    merged = []  # kept beside the new adapters: they rebuild the base
+    for i, source in enumerate(sources):
+        target = run_dir / "base_adapters" / f"{i:02d}"
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(source, target)
+        merged.append(str(target.relative_to(run_dir)))
     (run_dir / BASE_FILE).write_text(json.dumps({**base, "merged": merged}, indent=2) + "\n")
     return add_lora(model, lora)
 

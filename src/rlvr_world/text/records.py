@@ -14,8 +14,6 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-SUFFIXES = (".jsonl", ".json", ".parquet")
-
 
 class DataError(ValueError):
     """A malformed data file: `"<path>:<line>: field '<field>': <reason>"`."""

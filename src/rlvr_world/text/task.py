@@ -8,8 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr_world.core.protocols import Example
-from rlvr_world.core.sampler import Samples, SamplingConfig
-from rlvr_world.text.generate import generate_until_eos
+from rlvr_world.core.sampler import Samples, SamplingConfig, sample
 
 
 class GeneratesUntilEOS:
@@ -26,13 +25,15 @@ class GeneratesUntilEOS:
         generator=None,
         batch_rows: tuple[int, int] | None = None,
     ) -> Samples:
-        """Free-form answers up to EOS (or the length limit)."""
-        return generate_until_eos(
-            self.tokenizer,
+        """`group_size` answers per example, each ending at the tokenizer's EOS (or truncated
+        at `config.max_new_tokens`)."""
+        return sample(
             model,
-            examples,
+            [e.question_ids for e in examples],
             config,
             group_size=group_size,
+            stop_ids=[self.tokenizer.eos_id],
+            pad_id=self.tokenizer.pad_id,
             generator=generator,
             batch_rows=batch_rows,
         )

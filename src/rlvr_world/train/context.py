@@ -131,7 +131,7 @@ def prepare(
 
     init: a previous run whose data, tokenizer and best checkpoint this run starts from.
     with_reference: also a frozen KL reference (LoRA: the model with adapters off; FSDP: a
-    sharded copy; otherwise left to the trainer, None).
+    whole copy made before sharding; otherwise left to the trainer, None).
     """
     run_dir = Path(run_dir)
     if resume:

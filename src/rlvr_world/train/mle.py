@@ -21,7 +21,7 @@ from rlvr_world.core.losses import mle_loss
 from rlvr_world.core.seeding import rng_state, set_rng_state
 from rlvr_world.core.sequences import pad_left, pad_right
 from rlvr_world.train.context import Context, adamw, save_training_checkpoint
-from rlvr_world.train.run import Every, truncate_metrics
+from rlvr_world.train.run import Every
 from rlvr_world.train.streams import EpochStream, all_items
 
 
@@ -112,8 +112,7 @@ def train_mle(ctx: Context) -> dict:
         stream.load_state_dict(saved["stream"])
         set_rng_state(saved["rng"])
         state.update(saved["loop"])
-        if world.main:
-            truncate_metrics(ctx.logger.path, "mle", state["step"])
+        ctx.logger.truncate("mle", state["step"])
     log_clock, eval_clock, save_clock = (
         Every(cfg.log_every),
         Every(cfg.eval_every),

@@ -7,6 +7,29 @@ from __future__ import annotations
 
 from rlvr_world.train.config import ConfigError, RunConfig, from_dict, merge, to_dict
 
+# What every smoke-test preset trains: a 1-layer model, 4 MLE steps, 2 RL steps of 2 x 2.
+DEBUG_RUN = {
+    "model": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64},
+    "mle": {
+        "steps": 4,
+        "batch_size": 4,
+        "micro_batch_size": 2,
+        "eval_every": 2,
+        "save_every": 2,
+        "log_every": 1,
+        "warmup_steps": 1,
+    },
+    "rlvr": {
+        "steps": 2,
+        "questions_per_step": 2,
+        "group_size": 2,
+        "mini_batch_size": 1,
+        "eval_every": 1,
+        "save_every": 1,
+    },
+    "progress": False,
+}
+
 PRESETS: dict[str, dict] = {
     # CPU, minutes: a ~1M-parameter Llama on the compact prompt.
     "textgame-tiny": {},
@@ -76,52 +99,36 @@ PRESETS: dict[str, dict] = {
         "eval": {"max_examples": 48, "batch_size": 32, "temperature": 1.0, "top_k": 100},
     },
     # Smoke tests: seconds.
-    "robot-debug": {
-        "data": {"domain": "robot"},
-        "video": {
-            "tasks": ["push"],
-            "train_episodes_per_task": 2,
-            "valid_episodes_per_task": 1,
-            "test_episodes_per_task": 1,
-            "max_episode_steps": 10,
-            "frame_size": 32,
-            "policy_noise": [0.0],
-            "context_frames": 2,
-            "rollout_frames": 3,
-            "stride": 4,
-            "reward_lpips_net": "alex",
-            "lpips_net": "alex",
+    "robot-debug": merge(
+        DEBUG_RUN,
+        {
+            "data": {"domain": "robot"},
+            "video": {
+                "tasks": ["push"],
+                "train_episodes_per_task": 2,
+                "valid_episodes_per_task": 1,
+                "test_episodes_per_task": 1,
+                "max_episode_steps": 10,
+                "frame_size": 32,
+                "policy_noise": [0.0],
+                "context_frames": 2,
+                "rollout_frames": 3,
+                "stride": 4,
+                "reward_lpips_net": "alex",
+                "lpips_net": "alex",
+            },
+            "tokenizer": {
+                "levels": [5, 3],
+                "channels": [8, 8, 8],
+                "steps": 3,
+                "batch_size": 4,
+                "eval_every": 0,
+                "eval_frames": 4,
+            },
+            "rlvr": {"reward": "mae_lpips"},
+            "eval": {"max_examples": 2, "temperature": 1.0, "top_k": 100},
         },
-        "tokenizer": {
-            "levels": [5, 3],
-            "channels": [8, 8, 8],
-            "steps": 3,
-            "batch_size": 4,
-            "eval_every": 0,
-            "eval_frames": 4,
-        },
-        "model": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64},
-        "mle": {
-            "steps": 4,
-            "batch_size": 4,
-            "micro_batch_size": 2,
-            "eval_every": 2,
-            "save_every": 2,
-            "log_every": 1,
-            "warmup_steps": 1,
-        },
-        "rlvr": {
-            "steps": 2,
-            "questions_per_step": 2,
-            "group_size": 2,
-            "mini_batch_size": 1,
-            "reward": "mae_lpips",
-            "eval_every": 1,
-            "save_every": 1,
-        },
-        "eval": {"max_examples": 2, "temperature": 1.0, "top_k": 100},
-        "progress": False,
-    },
+    ),
     # The paper's video settings (SPEC §2, §5): G=16, lr 5e-5, 128 questions / 32 per
     # mini-batch, dual-clip 3, no entropy bonus, ~150 steps; meant for a GPU and real RT-1
     # episodes (`video.data_path`). 128 x 128 frames at 16x downsampling: 64 tokens a frame.
@@ -151,35 +158,19 @@ PRESETS: dict[str, dict] = {
         "eval": {"temperature": 1.0, "top_k": 100},
     },
     # Smoke tests: seconds.
-    "textgame-debug": {
-        "data": {
-            "train_episodes_per_game": 2,
-            "test_episodes_per_game": 1,
-            "max_episode_steps": 4,
-            "vocab_size": 400,
+    "textgame-debug": merge(
+        DEBUG_RUN,
+        {
+            "data": {
+                "train_episodes_per_game": 2,
+                "test_episodes_per_game": 1,
+                "max_episode_steps": 4,
+                "vocab_size": 400,
+            },
+            "rlvr": {"max_new_tokens": 8},
+            "eval": {"max_examples": 4, "max_new_tokens": 8},
         },
-        "model": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64},
-        "mle": {
-            "steps": 4,
-            "batch_size": 4,
-            "micro_batch_size": 2,
-            "eval_every": 2,
-            "save_every": 2,
-            "log_every": 1,
-            "warmup_steps": 1,
-        },
-        "rlvr": {
-            "steps": 2,
-            "questions_per_step": 2,
-            "group_size": 2,
-            "mini_batch_size": 1,
-            "max_new_tokens": 8,
-            "eval_every": 1,
-            "save_every": 1,
-        },
-        "eval": {"max_examples": 4, "max_new_tokens": 8},
-        "progress": False,
-    },
+    ),
     # The paper's text-game settings (SPEC §2) for a pretrained LM (the paper:
     # DeepSeek-R1-Distill-Qwen-1.5B / 7B), which the user names: `model.path=/models/...`.
     # GRPO: G=5, lr 1e-6, 128 questions / 64 per mini-batch, ~380 steps, full prompt through

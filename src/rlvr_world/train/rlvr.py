@@ -37,7 +37,7 @@ from rlvr_world.core.seeding import rng_state, set_rng_state
 from rlvr_world.train.context import Context, adamw, save_training_checkpoint
 from rlvr_world.train.distributed import SINGLE, World
 from rlvr_world.train.mle import heldout_selection
-from rlvr_world.train.run import Every, truncate_metrics
+from rlvr_world.train.run import Every
 from rlvr_world.train.streams import EpochStream, all_items, changed_plus_unchanged
 
 
@@ -93,8 +93,7 @@ def train_rlvr(ctx: Context) -> dict:
         if keeps_reference:
             world.load_model_state(reference, saved["reference"])
         state.update(saved["loop"])
-        if world.main:
-            truncate_metrics(ctx.logger.path, "rlvr", state["step"])
+        ctx.logger.truncate("rlvr", state["step"])
     log_clock, eval_clock, save_clock = (
         Every(cfg.log_every),
         Every(cfg.eval_every),

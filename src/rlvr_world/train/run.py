@@ -64,6 +64,11 @@ class Logger:
                     self._writer.add_scalar(f"{phase}/{key}", value, step)
             self._writer.flush()
 
+    def truncate(self, phase: str, after_step: int) -> None:
+        """On resume, drop this log's rows of `phase` written after the checkpoint's step."""
+        if self.enabled:
+            truncate_metrics(self.path, phase, after_step)
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()

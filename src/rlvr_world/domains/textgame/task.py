@@ -36,10 +36,6 @@ class TextGameTask(TextTask):
         self.compat = compat
         super().__init__(transitions, tokenizer, max_question_tokens)
 
-    @property
-    def transitions(self) -> dict[str, list[Transition]]:
-        return self.records
-
     def question(self, transition: Transition) -> str:
         return question_text(transition, self.prompt_style)
 

@@ -11,6 +11,7 @@ carries the prompt text instead of its parts:
   `extra_info.split`.
 - **SFT** (jsonl or parquet): `question` and `answer` (the answer may hold reasoning before
   the sections; the reward only reads the sections).
+- **Gold answers** (jsonl, `rlvr-world score web --data`): `id` and `ground_truth` only.
 
 Loaders raise `DataError` naming the file, the 1-based line and the field.
 """
@@ -69,6 +70,9 @@ _FIELDS = ("id", "url", "objective", "previous_action", "tree", "action", "answe
 
 def _row_to_transition(row: Any) -> WebTransition:
     row = expect_dict(row, "<row>")
+    if "ground_truth" in row or set(row) <= {"id"}:  # gold answers only
+        gold = expect_str(get(row, "ground_truth", "ground_truth"), "ground_truth")
+        return _from_prompt(str(get(row, "id", "id")), "", gold)
     if "question" in row and "tree" not in row:  # SFT pairs
         question = expect_str(get(row, "question", "question"), "question")
         answer = expect_str(get(row, "answer", "answer"), "answer")
