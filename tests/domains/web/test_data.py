@@ -62,6 +62,12 @@ def test_unchanged_page_is_not_changed():
     assert not WebTransition(**{**T.__dict__, "answer": none}).changed
 
 
+def test_reasoning_before_the_sections_is_no_change():
+    # SFT answers hold reasoning first; only the sections' items say whether the page changed
+    none = "New items:\nNone\n\nDeleted items:\nNone\n\nUpdated items:\nNone"
+    assert not WebTransition(**{**T.__dict__, "answer": "Nothing happens.\n" + none}).changed
+
+
 @pytest.mark.parametrize(
     "row, field",
     [

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rlvr_world.domains.web.rewards import parse_sections
 from rlvr_world.text.records import (
     DataError,
     FieldError,
@@ -59,10 +60,7 @@ class WebTransition:
     @property
     def changed(self) -> bool:
         """Whether the action changed the page at all."""
-        return any(
-            line.strip() not in ("", "None") and not line.strip().endswith(":")
-            for line in self.answer.splitlines()
-        )
+        return any(items - {"None"} for items in parse_sections(self.answer).values())
 
 
 _FIELDS = ("id", "url", "objective", "previous_action", "tree", "action", "answer")
