@@ -10,7 +10,8 @@ rlvr-world score textgame --data F --predictions F --reward R [--compat C] --out
 rlvr-world score web --data F --predictions F --out F
 rlvr-world score video --pred P.npz --target T.npz [--lpips-net vgg|alex] --out S.json
 rlvr-world report RUN [RUN ...] [--out F.html]
-rlvr-world bench textgame|robot|web|throughput|distributed --out F.json
+rlvr-world bench textgame|robot|web|mpc|throughput|distributed --out F.json [--runs DIR]
+rlvr-world plan --domain web|textgame --world-model RUN|oracle|random [--task T] [--seed N]
 rlvr-world config [--preset P]                    resolved config with field docs
 
 Data-parallel: torchrun --nproc-per-node N -m rlvr_world.cli train mle|rlvr ... --out DIR
@@ -184,12 +185,93 @@ def cmd_bench(args) -> int:
         from rlvr_world.bench.robot import bench_robot as bench
     elif args.which == "web":
         from rlvr_world.bench.web import bench_web as bench
+    elif args.which == "mpc":
+        from rlvr_world.bench.mpc import bench_mpc
+
+        result = bench_mpc(Path(args.out), quick=args.quick, runs=args.runs and Path(args.runs))
+        print(json.dumps(result, indent=2))
+        return 0
     elif args.which == "distributed":
         from rlvr_world.bench.distributed import bench_distributed as bench
     else:
         from rlvr_world.bench.throughput import bench_throughput as bench
+    if args.runs:
+        raise ValueError("--runs is for `bench mpc` only")
     result = bench(Path(args.out), quick=args.quick)
     print(json.dumps(result, indent=2))
+    return 0
+
+
+def _plan_world_model(args, domain: str):
+    """(predict callable or None for random, the run's config or None) for `plan`."""
+    if args.world_model == "random":
+        return None, None
+    if args.world_model == "oracle":
+        if domain == "web":
+            from rlvr_world.domains.web.agent import SimulatorWorldModel
+        else:
+            from rlvr_world.domains.textgame.agent import SimulatorWorldModel
+        return SimulatorWorldModel(), None
+    from rlvr_world.train.pipeline import load_text_world_model
+
+    answer, config = load_text_world_model(args.world_model, args.checkpoint)
+    if config.data.domain != domain:
+        raise ValueError(f"{args.world_model}: a {config.data.domain} run, not {domain}")
+    if domain == "web":
+        from rlvr_world.domains.web.agent import LanguageWorldModel
+
+        return LanguageWorldModel(answer, config.data.prompt_style), config
+    from rlvr_world.domains.textgame.agent import LanguageWorldModel
+
+    return LanguageWorldModel(answer, config.data.prompt_style, config.rlvr.compat), config
+
+
+def cmd_plan(args) -> int:
+    world_model, config = _plan_world_model(args, args.domain)
+    options = {"noise": args.noise, "num_samples": args.num_samples, "top_k": args.top_k}
+    if args.domain == "web":
+        from rlvr_world.domains.web import agent
+        from rlvr_world.domains.web.setup import layout
+        from rlvr_world.domains.web.sim import WebSimulator
+        from rlvr_world.domains.web.tasks import TASKS
+        from rlvr_world.train.config import WebConfig
+
+        task = args.task or "add_to_cart"
+        if task not in TASKS:
+            raise ValueError(f"--task: unknown web task {task!r}; known: {', '.join(TASKS)}")
+        sim = WebSimulator(layout=layout(config.web if config else WebConfig()))
+
+        def show(episode, decision) -> None:
+            if len(episode.decisions) == 1:
+                print(f"objective: {episode.objective}")
+            print(f"\nstep {len(episode.decisions)}  {episode.urls[-1]}")
+            for line in agent.describe(decision, sim.observation().tree):
+                print("  " + line)
+
+        episode = agent.run_episode(
+            sim, agent.make_planner(world_model, **options), task, args.seed, args.max_steps, show
+        )
+        print(f"\nsuccess: {episode.success}  progress: {episode.progress:.2f}")
+        return 0
+    from rlvr_world.domains.textgame import agent
+    from rlvr_world.domains.textgame.simulator import GAMES, make_game
+
+    name = args.task or "boil_water"
+    if name not in GAMES:
+        raise ValueError(f"--task: unknown game {name!r}; known: {', '.join(sorted(GAMES))}")
+    game = make_game(name)
+
+    def show_game(episode, decision) -> None:
+        if len(episode.decisions) == 1:
+            print(f"task: {episode.task}")
+        print(f"\nstep {len(episode.decisions)}  score {game.state()[-1]['score']}")
+        for line in agent.describe(decision, game.state()):
+            print("  " + line)
+
+    episode = agent.run_episode(
+        game, agent.make_planner(world_model, **options), args.seed, args.max_steps, show_game
+    )
+    print(f"\nwon: {episode.won}  score: {episode.score:g}")
     return 0
 
 
@@ -283,10 +365,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="benchmarks behind the README's claims")
-    p.add_argument("which", choices=["textgame", "robot", "web", "throughput", "distributed"])
+    p.add_argument(
+        "which", choices=["textgame", "robot", "web", "mpc", "throughput", "distributed"]
+    )
     p.add_argument("--out", required=True, help="JSON result file")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke version")
+    p.add_argument("--runs", help="mpc: a `bench web` runs folder (mle/, rlvr/) to plan with")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("plan", help="an MPC agent that plans with a world model, step by step")
+    p.add_argument("--domain", choices=["web", "textgame"], default="web")
+    p.add_argument(
+        "--world-model", required=True, help="a trained run's folder, `oracle` or `random`"
+    )
+    p.add_argument("--task", help="web task or game name (default add_to_cart / boil_water)")
+    p.add_argument("--seed", type=int, default=0, help="the episode (site or game) seed")
+    p.add_argument("--max-steps", type=int, default=20)
+    p.add_argument("--noise", type=float, default=0.9, help="the proposal policy's noise")
+    p.add_argument("--num-samples", type=int, default=20, help="N proposals a step")
+    p.add_argument("--top-k", type=int, default=3, help="k candidates a step")
+    p.add_argument("--checkpoint", default="best")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("config", help="print the resolved config of a preset")
     with_preset(p)

@@ -22,6 +22,32 @@ def test_web_pipeline_through_the_cli(tmp_path, capsys):
     rows = [json.loads(line) for line in (rlvr / "metrics.jsonl").read_text().splitlines()]
     assert any(r["phase"] == "rlvr" and "term_f1" in r for r in rows)
 
+    # the quickstart folder holds an MLE and an RLVR run: plan with them
+    capsys.readouterr()
+    bench = tmp_path / "mpc.json"
+    assert main(["bench", "mpc", "--quick", "--runs", str(out), "--out", str(bench)]) == 0
+    result = json.loads(bench.read_text())
+    assert set(result["success"]) == {"random", "no_change", "mle", "rlvr", "oracle"}
+    assert result["episodes"] == 2 and result["success"]["oracle"] == 1.0
+    assert all(0 <= v <= 1 for v in result["success"].values())
+    capsys.readouterr()
+    args = ["plan", "--world-model", str(rlvr), "--task", "open_product", "--max-steps", "3"]
+    assert main(args) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("objective: ") and "step 1" in shown and "chosen: " in shown
+
+
+def test_plan_command_with_the_oracle_and_random(capsys):
+    assert main(["plan", "--world-model", "oracle", "--task", "open_product", "--seed", "3"]) == 0
+    shown = capsys.readouterr().out
+    assert "success: True" in shown and "value 0." in shown
+    args = ["plan", "--domain", "textgame", "--world-model", "random", "--max-steps", "4"]
+    assert main(args) == 0
+    shown = capsys.readouterr().out
+    assert "(random)" in shown and "won: " in shown
+    assert main(["plan", "--world-model", "oracle", "--task", "fly"]) == 2
+    assert "unknown web task" in capsys.readouterr().err
+
 
 def test_web_data_command(tmp_path):
     for fmt in ("jsonl", "parquet"):

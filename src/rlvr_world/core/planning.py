@@ -97,3 +97,18 @@ class MPCPlanner:
         # argmax; ties go to the more often proposed, then the earlier ranked candidate
         best = max(range(len(candidates)), key=lambda i: (values[i], counts[i], -i))
         return Decision(candidates[best], candidates, counts, predictions, values)
+
+
+def describe(decision: Decision, detail: Callable[[Any], str], width: int = 100) -> list[str]:
+    """Lines showing one decision (for `rlvr-world plan`): each candidate with how often it was
+    proposed and, when it was predicted, its value and `detail(prediction)`; the choice marked
+    `>`; then the reason. Lines are cut at `width` characters."""
+    lines = []
+    for i, (action, count) in enumerate(zip(decision.candidates, decision.counts)):
+        mark = ">" if action == decision.action else " "
+        row = f"{mark} {action}  (proposed {count}x)"
+        if i < len(decision.values):
+            row += f"  value {decision.values[i]:g}  {detail(decision.predictions[i])}"
+        lines.append(row if len(row) <= width else row[: width - 3] + "...")
+    lines.append(f"  chosen: {decision.action} ({decision.reason})")
+    return lines

@@ -277,9 +277,15 @@ class WebConfig:
     """Step limit of a simulated episode."""
     policy_noise: tuple[float, ...] = (0.0, 0.3, 0.6)
     """Noise levels of the scripted browsing expert; episodes cycle through them."""
+    window: int = 10
+    """Rows of a long list (listings, orders, posts) in the tree at once."""
+    featured: int = 4
+    """Products featured on the shop's home page."""
+    related: int = 3
+    """Related products on a product page."""
 
     def __post_init__(self) -> None:
-        _positive(self, "web", "max_episode_steps")
+        _positive(self, "web", "max_episode_steps", "window", "featured", "related")
         for name in (
             "train_episodes_per_task",
             "valid_episodes_per_task",

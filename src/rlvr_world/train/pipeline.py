@@ -114,6 +114,27 @@ def export_run(run: str | Path, out: str | Path, checkpoint: str = "best") -> Pa
     return out
 
 
+def load_text_world_model(run: str | Path, checkpoint: str = "best"):
+    """A language run's checkpoint as a `text.world_model.TextWorldModel` (greedy answers, its
+    config's `eval` length and batch size) -> (world model, the run's config)."""
+    from rlvr_world.text.tokenizer import load_text_tokenizer
+    from rlvr_world.text.world_model import TextWorldModel
+
+    run = Path(run)
+    config = load_run_config(run)
+    if config.data.domain not in ("textgame", "web"):
+        raise ValueError(f"{run}: a {config.data.domain} run is not a language world model")
+    model = load_world_model(checkpoint_path(run, checkpoint) / "model").to(config.device)
+    answer = TextWorldModel(
+        model,
+        load_text_tokenizer(run / "tokenizer"),
+        max_new_tokens=config.eval.max_new_tokens,
+        batch_size=config.eval.batch_size,
+        max_positions=config.model.max_positions,
+    )
+    return answer, config
+
+
 def evaluate_run(
     run: str | Path, split: str = "test", checkpoint: str = "best", progress: bool = True
 ) -> dict:

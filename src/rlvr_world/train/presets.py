@@ -224,6 +224,9 @@ PRESETS["web-tiny"] = {
         "train_episodes_per_task": 24,
         "valid_episodes_per_task": 3,
         "test_episodes_per_task": 6,
+        "window": 3,
+        "featured": 2,
+        "related": 2,
     },
     "model": {
         "hidden_size": 128,
@@ -233,13 +236,13 @@ PRESETS["web-tiny"] = {
         "max_positions": 1536,
     },
     "mle": {
-        "steps": 700,
+        "steps": 2000,
         "batch_size": 8,
         "micro_batch_size": 8,
         "lr": 2e-3,
-        "eval_every": 100,
-        "save_every": 350,
-        "patience": 3,
+        "eval_every": 250,
+        "save_every": 250,
+        "patience": 4,
     },
     "rlvr": {
         "steps": 40,

@@ -22,7 +22,7 @@ from rlvr_world.domains.web.sim import (
     parse_action,
     render,
 )
-from rlvr_world.domains.web.site import ADMIN, FORUM, SHOP, WINDOW
+from rlvr_world.domains.web.site import ADMIN, FORUM, SHOP, WINDOW, Layout
 
 # `[id] role 'name' key: value ...` after the tab indentation; ids of 3-4 digits like WebArena's
 LINE_RE = re.compile(r"^(\t*)\[(\d{3,4})\] ([A-Za-z]+) '([^\n\t]*)'((?: [A-Za-z]+: [^\n\t]*)*)$")
@@ -257,6 +257,25 @@ def test_press_keys():
     assert node(sim, "spinbutton", "Qty").props["value"] == "7"
     click(sim, "button", "Add to Cart")
     assert sum(sim.state.site.cart.values()) == 7
+
+
+def test_layout_sets_page_sizes():
+    sim = WebSimulator(layout=Layout(window=3, featured=2, related=1))
+    sim.reset(seed=1, task="open_product")
+    assert len(find_nodes(sim.root, "listitem")) == 2  # featured products on the home page
+    sim.step(f"goto [{SHOP}/category/kitchen]")
+    items = [n.id for n in find_nodes(sim.root, "listitem")]
+    assert len(items) == 3
+    sim.step("scroll [down]")  # half a window: one row moves out, one in
+    assert [n.id for n in find_nodes(sim.root, "listitem")][:2] == items[1:]
+    link = find_nodes(sim.root, "link", None)[-1]
+    sim.step(f"click [{link.id}]")
+    related = find_nodes(sim.root, "heading", "Related products")
+    assert related and sim.state.route.page == "product"
+    after_heading = sim.observation().tree.split("heading 'Related products'")[1]
+    assert len(after_heading.strip().split("\n")) == 1  # one related product link
+    with pytest.raises(ValueError, match="window"):
+        Layout(window=0)
 
 
 def test_scroll_reveals_new_rows_and_hides_old_ones():

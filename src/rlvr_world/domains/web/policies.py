@@ -214,7 +214,7 @@ class ExpertPolicy:
 
     def _reach_row(self, sim: WebSimulator, index: int, rows: int, link_name: str) -> str:
         """Scroll a long list until row `index` is in the tree, then click its link."""
-        window = visible_range(sim.state.view.scroll, rows)
+        window = visible_range(sim.state.view.scroll, rows, sim.layout.window)
         if index in window:
             link = _first(sim.root, "link", link_name)
             if link is not None:

@@ -9,6 +9,7 @@ from rlvr_world.domains.web.diff import tree_diff
 from rlvr_world.domains.web.policies import ExpertPolicy, rollout
 from rlvr_world.domains.web.prompts import answer_text, question_text
 from rlvr_world.domains.web.sim import WebSimulator
+from rlvr_world.domains.web.site import Layout
 from rlvr_world.domains.web.task import WebTask
 from rlvr_world.domains.web.tasks import TASKS
 from rlvr_world.text.runs import SPLITS, load_split_files, prepare_text_data
@@ -17,11 +18,22 @@ from rlvr_world.text.runs import SPLITS, load_split_files, prepare_text_data
 SEED_OFFSETS = {"train": 0, "valid": 2_000_003, "test": 1_000_003}
 
 
+def layout(web_config) -> Layout:
+    """The page sizes a `WebConfig` asks for."""
+    return Layout(web_config.window, web_config.featured, web_config.related)
+
+
 def episode_transitions(
-    task: str, seed: int, noise: float, max_steps: int, prefix: str
+    task: str,
+    seed: int,
+    noise: float,
+    max_steps: int,
+    prefix: str,
+    page_layout: Layout | None = None,
 ) -> list[WebTransition]:
     """One simulated episode of `task` by the expert with `noise`, as transitions."""
-    steps = rollout(WebSimulator(), ExpertPolicy(noise=noise, seed=seed), task, seed, max_steps)
+    sim = WebSimulator(layout=page_layout)
+    steps = rollout(sim, ExpertPolicy(noise=noise, seed=seed), task, seed, max_steps)
     return [
         WebTransition(
             id=f"{prefix}/{k}",
@@ -63,6 +75,7 @@ def simulate(web_config, seed: int) -> dict[str, list[WebTransition]]:
                     float(noise[episode % len(noise)]),
                     web_config.max_episode_steps,
                     prefix=f"{split}/{task}/{episode}",
+                    page_layout=layout(web_config),
                 )
     return out
 

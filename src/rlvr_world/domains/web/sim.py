@@ -49,9 +49,8 @@ from typing import Any
 from rlvr_world.domains.web.site import (
     BLANK,
     FOCUSABLE,
-    SCROLL_STEP,
-    WINDOW,
     Element,
+    Layout,
     Route,
     Site,
     View,
@@ -333,7 +332,8 @@ class WebSimulator:
     """The simulated browser (see the module docstring). seed: seeds the generator that
     `reset()` without a seed continues (None = fresh entropy)."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, layout: Layout | None = None) -> None:
+        self.layout = layout or Layout()
         self._rng = random.Random(seed)
         self._state: WebState | None = None
         self._task: WebTask | None = None
@@ -350,7 +350,7 @@ class WebSimulator:
             self._rng = random.Random(seed)
         rng = self._rng
         name = task if task is not None else rng.choice(sorted(TASKS))
-        site = generate_site(rng)
+        site = generate_site(rng, self.layout)
         self._task = make_task(name, site, rng)
         self._next_id = rng.randrange(100, 1000)
         self._state = WebState(site=site, tabs=[Tab([Entry(self._task.start_url)])])
@@ -441,10 +441,10 @@ class WebSimulator:
             if element.hover:
                 hovers.append(f"hover [{node_id}]")
         actions += hovers + ["press [Enter]", "press [Tab]", "press [Escape]"]
-        start = state.view.scroll
-        if tab.rows > WINDOW and start + WINDOW < tab.rows:
+        start, window = state.view.scroll, self.layout.window
+        if tab.rows > window and start + window < tab.rows:
             actions.append("scroll [down]")
-        if tab.rows > WINDOW and start > 0:
+        if tab.rows > window and start > 0:
             actions.append("scroll [up]")
         if tab.index > 0:
             actions.append("go_back")
@@ -492,7 +492,7 @@ class WebSimulator:
         tab.root = convert(page.root)
         tab.ids, tab.elements, tab.rows, tab.title = new_ids, elements, page.rows, page.title
         tab.tree = render(tab.root)
-        entry.view.scroll = max(0, min(entry.view.scroll, page.rows - WINDOW))
+        entry.view.scroll = max(0, min(entry.view.scroll, page.rows - self.layout.window))
 
     def _element(self, raw_id: str) -> tuple[Element | None, str]:
         element = self._state.tab.elements.get(int(raw_id))
@@ -587,7 +587,7 @@ class WebSimulator:
 
     def _scroll(self, rows: int) -> None:
         view, tab = self._state.view, self._state.tab
-        view.scroll = max(0, min(view.scroll + rows, tab.rows - WINDOW))
+        view.scroll = max(0, min(view.scroll + rows, tab.rows - self.layout.window))
 
     def _press(self, keys: str) -> None:
         view = self._state.view
@@ -626,7 +626,8 @@ class WebSimulator:
             if key == "Space" and focused is not None and focused.click:
                 self._click(focused)  # Space activates a focused button, link or checkbox
                 return
-            rows = {"PageDown": WINDOW, "PageUp": -WINDOW, "Space": WINDOW}
+            window = self.layout.window
+            rows = {"PageDown": window, "PageUp": -window, "Space": window}
             rows |= {"Home": -(10**6), "End": 10**6}
             self._scroll(rows[key])
 
@@ -670,7 +671,8 @@ class WebSimulator:
                 return f"unknown key combination {_one_line(args[0])[:40]!r}"
             self._press(keys)
         elif kind == "scroll":
-            self._scroll(SCROLL_STEP if args[0] == "down" else -SCROLL_STEP)
+            step = self.layout.scroll_step
+            self._scroll(step if args[0] == "down" else -step)
         elif kind == "goto":
             url = _one_line(args[0]).strip()
             if not url:

@@ -22,8 +22,8 @@ of a site, so they keep their ids across navigation), and what the element does:
 `("do", handler, arg)`), `field` marks a text ("text") or number ("number") input, `hover` is
 "menu" (hovering opens its popup) or the text of a tooltip.
 
-Long lists (product listings, the orders of a page, the forum's posts) show `WINDOW` rows at a
-time from the view's scroll offset; everything else on a page is always in the tree (a sticky
+Long lists (product listings, the orders of a page, the forum's posts) show `Layout.window`
+rows at a time from the view's scroll offset (a scroll moves half a window); everything else on a page is always in the tree (a sticky
 layout). Pages show the live site data (another tab's changes appear on its next render).
 """
 
@@ -41,7 +41,7 @@ __all__ = [
     "BLANK",
     "FORUM",
     "ORDERS_PER_PAGE",
-    "SCROLL_STEP",
+    "Layout",
     "SHOP",
     "SORTS",
     "STATUSES",
@@ -77,7 +77,6 @@ HOSTS = {"shop.local": "shop", "admin.local": "admin", "forum.local": "forum"}
 HOMES = {"shop": SHOP + "/", "admin": ADMIN + "/", "forum": FORUM + "/"}
 
 WINDOW = 10  # rows of a long list in the tree at once
-SCROLL_STEP = 5  # rows one scroll moves: half a window, so some rows stay and some change
 ORDERS_PER_PAGE = 20
 LATEST_ORDERS = 5
 USERNAME = "shopper"  # the signed-in user: author of forum replies posted in the simulator
@@ -201,6 +200,27 @@ class Post:
     replies: list[Reply]
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Page sizes: rows of a long list in the tree at once, products featured on the shop's
+    home page, related products on a product page. The defaults are WebArena-like; smaller
+    pages make shorter trees and diffs for models trained from scratch on a CPU."""
+
+    window: int = WINDOW
+    featured: int = 4
+    related: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("window", "featured", "related"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Layout.{name} must be >= 1, got {getattr(self, name)}")
+
+    @property
+    def scroll_step(self) -> int:
+        """Rows one `scroll` moves: half a window, so some rows stay and some change."""
+        return max(1, self.window // 2)
+
+
 @dataclass
 class Site:
     """All the data of the three sites; `cart` (product id -> quantity), `orders` and the posts'
@@ -214,6 +234,7 @@ class Site:
     orders: list[Order]  # oldest first
     posts: list[Post]  # oldest first
     cart: dict[int, int] = field(default_factory=dict)
+    layout: Layout = field(default_factory=Layout)
 
     def product(self, pid: int) -> Product | None:
         return next((p for p in self.products if p.pid == pid), None)
@@ -246,7 +267,7 @@ def _address(rng: random.Random) -> str:
     return f"{rng.randint(1, 99)} {rng.choice(STREETS)}, {rng.choice(CITIES)}"
 
 
-def generate_site(rng: random.Random) -> Site:
+def generate_site(rng: random.Random, layout: Layout | None = None) -> Site:
     """A fresh site: ~80 products (2-3 colours per kind, 1-3 products per kind and colour with
     distinct prices), 32-48 orders over the last 60 days, 14-22 forum posts with 0-4 replies."""
     today = date(2024, rng.randint(1, 12), rng.randint(1, 28))
@@ -276,7 +297,8 @@ def generate_site(rng: random.Random) -> Site:
                         )
                     )
     rng.shuffle(products)
-    featured = [p.pid for p in rng.sample(products, 4)]
+    layout = layout or Layout()
+    featured = [p.pid for p in rng.sample(products, layout.featured)]
 
     orders: list[Order] = []
     number = rng.randint(1000, 8000)
@@ -345,6 +367,7 @@ def generate_site(rng: random.Random) -> Site:
         featured=featured,
         orders=orders,
         posts=posts,
+        layout=layout,
     )
 
 
@@ -512,10 +535,11 @@ def post_listing(site: Site) -> list[Post]:
     return sorted(site.posts, key=lambda p: (p.date, p.pid), reverse=True)
 
 
-def visible_range(scroll: int, rows: int) -> range:
-    """The indices of a `rows`-long list that are in the tree at scroll offset `scroll`."""
-    start = max(0, min(scroll, rows - WINDOW))
-    return range(start, min(rows, start + WINDOW))
+def visible_range(scroll: int, rows: int, window: int = WINDOW) -> range:
+    """The indices of a `rows`-long list that are in the tree at scroll offset `scroll`, with
+    `window` rows shown at once (the site's `Layout.window`)."""
+    start = max(0, min(scroll, rows - window))
+    return range(start, min(rows, start + window))
 
 
 # ---------------------------------------------------------------------------------- pages
@@ -697,7 +721,7 @@ def _shop_listing(site: Site, route_: Route, view: View) -> tuple[str, list[Elem
         title = f"Search results for: {route_.query}" if route_.query else "Search"
     else:
         title = route_.arg
-    shown = visible_range(view.scroll, len(products))
+    shown = visible_range(view.scroll, len(products), site.layout.window)
     if products:
         summary = f"Showing {shown.start + 1}-{shown.stop} of {len(products)} products"
     elif route_.query or route_.page == "category":
@@ -734,9 +758,8 @@ def _shop_listing(site: Site, route_: Route, view: View) -> tuple[str, list[Elem
 def _shop_product(site: Site, product: Product, view: View) -> list[Element]:
     add = ("do", "add_to_cart", str(product.pid))
     quantity = view.values.get("qty", "1")
-    related = [p for p in site.products if p.category == product.category and p.pid != product.pid][
-        :3
-    ]
+    related = [p for p in site.products if p.category == product.category and p.pid != product.pid]
+    related = related[: site.layout.related]
     return [
         Element("heading", product.name, "title"),
         _text("price", money(product.price)),
@@ -860,7 +883,7 @@ def _admin_dashboard(site: Site) -> list[Element]:
 def _admin_orders(site: Site, route_: Route, view: View) -> tuple[list[Element], int]:
     orders, matches, pages = order_listing(site, route_)
     page = min(route_.page_number, pages)
-    shown = visible_range(view.scroll, len(orders))
+    shown = visible_range(view.scroll, len(orders), site.layout.window)
     first = (page - 1) * ORDERS_PER_PAGE
     if orders:
         summary = f"{matches} orders found, showing {first + shown.start + 1}-{first + shown.stop}"
@@ -943,7 +966,7 @@ def _forum_header(site: Site) -> list[Element]:
 
 def _forum_home(site: Site, view: View) -> tuple[list[Element], int]:
     posts = post_listing(site)
-    shown = visible_range(view.scroll, len(posts))
+    shown = visible_range(view.scroll, len(posts), site.layout.window)
     rows = []
     for index in shown:
         post = posts[index]

@@ -98,7 +98,7 @@ def _product_position(state: WebState, pids: set[int]) -> tuple[bool, bool]:
         return False, False
     products = product_listing(state.site, route)
     indices = [i for i, p in enumerate(products) if p.pid in pids]
-    window = visible_range(state.view.scroll, len(products))
+    window = visible_range(state.view.scroll, len(products), state.site.layout.window)
     return bool(indices), any(i in window for i in indices)
 
 
@@ -111,7 +111,7 @@ def _order_position(state: WebState, number: int) -> tuple[bool, bool, bool]:
     numbers = [o.number for o in orders]
     if number not in numbers:
         return True, False, False
-    window = visible_range(state.view.scroll, len(orders))
+    window = visible_range(state.view.scroll, len(orders), state.site.layout.window)
     return True, True, numbers.index(number) in window
 
 
@@ -431,7 +431,8 @@ class ReplyPost(NoAnswer):
         if _on(state, "forum", "home"):
             posts = post_listing(state.site)
             index = next(i for i, p in enumerate(posts) if p.pid == self.post_id)
-            return 0.4 if index in visible_range(state.view.scroll, len(posts)) else 0.3
+            shown = visible_range(state.view.scroll, len(posts), state.site.layout.window)
+            return 0.4 if index in shown else 0.3
         return 0.2 if state.route.site == "forum" else 0.0
 
 
