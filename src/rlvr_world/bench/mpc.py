@@ -89,7 +89,7 @@ def bench_mpc(
     """Run the benchmark; writes `out` (JSON) and, when it trains, the run folders beside it."""
     from rlvr_world.domains.web.setup import layout
     from rlvr_world.domains.web.tasks import TASKS
-    from rlvr_world.train.pipeline import load_run_config, load_text_world_model, run_mle, run_rlvr
+    from rlvr_world.train.pipeline import load_text_world_model, run_mle, run_rlvr
     from rlvr_world.train.presets import build_config
 
     start = time.perf_counter()
@@ -101,18 +101,19 @@ def bench_mpc(
         config = build_config(preset)
         mle_run = run_mle(config, runs / "mle")
         run_rlvr(config, mle_run, runs / "rlvr")
+    from rlvr_world.domains.web.agent import LanguageWorldModel, SimulatorWorldModel
+
+    learned, configs = {}, {}
     for name in ("mle", "rlvr"):
         if not (runs / name / "config.yaml").exists():
             raise FileNotFoundError(f"{runs / name}: not a run folder (expected mle/ and rlvr/)")
-    config = load_run_config(runs / "mle")
-    if config.data.domain != "web":
-        raise ValueError(f"{runs / 'mle'}: a {config.data.domain} run; bench mpc needs web runs")
-    from rlvr_world.domains.web.agent import LanguageWorldModel, SimulatorWorldModel
-
-    learned = {}
-    for name in ("mle", "rlvr"):
         answer, run_config = load_text_world_model(runs / name)
+        if run_config.data.domain != "web":
+            domain = run_config.data.domain
+            raise ValueError(f"{runs / name}: a {domain} run; bench mpc needs web runs")
         learned[name] = LanguageWorldModel(answer, style=run_config.data.prompt_style)
+        configs[name] = run_config
+    config = configs["mle"]  # the planning episodes use the MLE run's page sizes and seed
     world_models = {
         "random": None,
         "no_change": _no_change,

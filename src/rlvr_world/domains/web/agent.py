@@ -237,7 +237,7 @@ class LanguageWorldModel:
         self.last_answers: list[str] = []
 
     def __call__(self, state: AgentState, actions: Sequence[str]) -> list[str]:
-        sim = state.sim
+        sim, tree = state.sim, state.sim.observation().tree
         questions = [
             question_text(
                 WebTransition(
@@ -245,7 +245,7 @@ class LanguageWorldModel:
                     url=sim.url,
                     objective=sim.objective,
                     previous_action=state.previous_action,
-                    tree=sim.observation().tree,
+                    tree=tree,
                     action=action,
                     answer="",
                 ),
@@ -254,7 +254,6 @@ class LanguageWorldModel:
             for action in actions
         ]
         self.last_answers = list(self.answer(questions))
-        tree = sim.observation().tree
         return [apply_diff(tree, answer) for answer in self.last_answers]
 
 

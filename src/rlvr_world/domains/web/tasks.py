@@ -137,12 +137,24 @@ def _group(site: Site, rng: random.Random, min_size: int) -> list[Product]:
 
 
 class NoAnswer:
-    """A task finished by acting, not by answering: `stop` carries no answer to check."""
+    """A task finished by acting, not by answering: `stop` carries no answer to check.
+
+    Its `progress` is 1 or 0 once the episode has ended, 1 while `check` holds, else the
+    task's `_on_the_way(state)` level (the module's table)."""
 
     needs_answer: ClassVar[bool] = False
 
     def answer_candidates(self, root: Any) -> list[str]:
         return []
+
+    def progress(self, state: WebState) -> float:
+        finished = _finished(self, state)
+        if finished is not None:
+            return finished
+        return 1.0 if self.check(state, None) else self._on_the_way(state)
+
+    def _on_the_way(self, state: WebState) -> float:
+        raise NotImplementedError
 
 
 @dataclass
@@ -173,12 +185,7 @@ class AddToCart(NoAnswer):
     def check(self, state: WebState, answer: str | None) -> bool:
         return state.site.cart.get(self.pid, 0) >= 1
 
-    def progress(self, state: WebState) -> float:
-        finished = _finished(self, state)
-        if finished is not None:
-            return finished
-        if self.check(state, None):
-            return 1.0
+    def _on_the_way(self, state: WebState) -> float:
         if _on(state, "shop", "product", self.pid):
             return 0.6
         listed, visible = _product_position(state, {self.pid})
@@ -209,12 +216,7 @@ class OpenProduct(NoAnswer):
     def check(self, state: WebState, answer: str | None) -> bool:
         return _on(state, "shop", "product", self.pid)
 
-    def progress(self, state: WebState) -> float:
-        finished = _finished(self, state)
-        if finished is not None:
-            return finished
-        if self.check(state, None):
-            return 1.0
+    def _on_the_way(self, state: WebState) -> float:
         listed, visible = _product_position(state, {self.pid})
         if listed:
             return 0.5 if visible else 0.4
@@ -270,12 +272,7 @@ class Checkout(NoAnswer):
             for order in state.site.orders
         )
 
-    def progress(self, state: WebState) -> float:
-        finished = _finished(self, state)
-        if finished is not None:
-            return finished
-        if self.check(state, None):
-            return 1.0
+    def _on_the_way(self, state: WebState) -> float:
         if self.cart_ready(state.site):
             if _on(state, "shop", "checkout"):
                 values = state.view.values
@@ -378,12 +375,7 @@ class UpdateStatus(NoAnswer):
     def check(self, state: WebState, answer: str | None) -> bool:
         return state.site.order(self.number).status == self.status
 
-    def progress(self, state: WebState) -> float:
-        finished = _finished(self, state)
-        if finished is not None:
-            return finished
-        if self.check(state, None):
-            return 1.0
+    def _on_the_way(self, state: WebState) -> float:
         if _on(state, "admin", "order", self.number):
             return 0.8 if state.view.values.get("status-select") == self.status else 0.6
         return _admin_progress(state, self.number, (0.5, 0.4, 0.3, 0.2))
@@ -420,12 +412,7 @@ class ReplyPost(NoAnswer):
         post = state.site.post(self.post_id)
         return any(r.author == USERNAME and _same(r.text, self.text) for r in post.replies)
 
-    def progress(self, state: WebState) -> float:
-        finished = _finished(self, state)
-        if finished is not None:
-            return finished
-        if self.check(state, None):
-            return 1.0
+    def _on_the_way(self, state: WebState) -> float:
         if _on(state, "forum", "post", self.post_id):
             return 0.8 if _same(state.view.values.get("reply"), self.text) else 0.6
         if _on(state, "forum", "home"):
