@@ -10,7 +10,9 @@ rlvr-world score textgame --data F --predictions F --reward R [--compat C] --out
 rlvr-world score web --data F --predictions F --out F
 rlvr-world score video --pred P.npz --target T.npz [--lpips-net vgg|alex] --out S.json
 rlvr-world report RUN [RUN ...] [--out F.html]
-rlvr-world bench textgame|robot|web|mpc|throughput|distributed --out F.json [--runs DIR]
+rlvr-world bench textgame|robot|web|mpc|policy-eval|throughput|distributed --out F.json
+    [--runs DIR]
+rlvr-world policy-eval --world-model RUN --task lift --policy expert
 rlvr-world plan --domain web|textgame --world-model RUN|oracle|random [--task T] [--seed N]
 rlvr-world config [--preset P]                    resolved config with field docs
 
@@ -191,12 +193,25 @@ def cmd_bench(args) -> int:
         result = bench_mpc(Path(args.out), quick=args.quick, runs=args.runs and Path(args.runs))
         print(json.dumps(result, indent=2))
         return 0
+    elif args.which == "policy-eval":
+        from rlvr_world.bench.policy_eval import bench_policy_eval
+
+        result = bench_policy_eval(
+            Path(args.out),
+            quick=args.quick,
+            runs=args.runs and Path(args.runs),
+            episodes=args.episodes,
+        )
+        print(json.dumps(result, indent=2))
+        return 0
     elif args.which == "distributed":
         from rlvr_world.bench.distributed import bench_distributed as bench
     else:
         from rlvr_world.bench.throughput import bench_throughput as bench
     if args.runs:
-        raise ValueError("--runs is for `bench mpc` only")
+        raise ValueError("--runs is for `bench mpc` and `bench policy-eval` only")
+    if args.episodes:
+        raise ValueError("--episodes is for `bench policy-eval` only")
     result = bench(Path(args.out), quick=args.quick)
     print(json.dumps(result, indent=2))
     return 0
@@ -272,6 +287,27 @@ def cmd_plan(args) -> int:
         game, agent.make_planner(world_model, **options), args.seed, args.max_steps, show_game
     )
     print(f"\nwon: {episode.won}  score: {episode.score:g}")
+    return 0
+
+
+def cmd_policy_eval(args) -> int:
+    from rlvr_world.eval.policy_eval import estimate_policy
+
+    result = estimate_policy(
+        args.world_model,
+        args.task,
+        args.policy,
+        episodes=args.episodes,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        checkpoint=args.checkpoint,
+        progress=True,
+    )
+    print(
+        f"{args.task}/{args.policy}: true {result['true']:.1%} (simulator), estimated "
+        f"{result['estimated']:.1%} (imagined in {args.world_model}) over {args.episodes} "
+        f"episodes; GIFs in {Path(args.world_model) / 'policy-eval' / (args.task + '-' + args.policy)}"
+    )
     return 0
 
 
@@ -366,12 +402,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks behind the README's claims")
     p.add_argument(
-        "which", choices=["textgame", "robot", "web", "mpc", "throughput", "distributed"]
+        "which",
+        choices=["textgame", "robot", "web", "mpc", "policy-eval", "throughput", "distributed"],
     )
     p.add_argument("--out", required=True, help="JSON result file")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke version")
-    p.add_argument("--runs", help="mpc: a `bench web` runs folder (mle/, rlvr/) to plan with")
+    p.add_argument(
+        "--runs",
+        help="mpc: a `bench web` runs folder (mle/, rlvr/) to plan with; policy-eval: a "
+        "`bench robot` runs folder (multi-mle/, multi-rlvr/)",
+    )
+    p.add_argument("--episodes", type=int, help="policy-eval: imagined episodes per policy")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "policy-eval", help="a robot policy's success estimated inside a video world model"
+    )
+    p.add_argument("--world-model", required=True, help="a multi-step video run's folder")
+    p.add_argument("--task", default="lift", help="push, lift or place (default lift)")
+    p.add_argument("--policy", default="expert", help="expert, noisy-0.3, noisy-0.6 or random")
+    p.add_argument("--episodes", type=int, default=8)
+    p.add_argument("--max-steps", type=int, default=24)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", default="best")
+    p.set_defaults(func=cmd_policy_eval)
 
     p = sub.add_parser("plan", help="an MPC agent that plans with a world model, step by step")
     p.add_argument("--domain", choices=["web", "textgame"], default="web")

@@ -117,3 +117,63 @@ def test_tokenizer_path_is_copied_into_the_run(runs, tmp_path):
     assert main(["train", "tokenizer", *args]) == 0
     for name in ("autoencoder.safetensors", "action_bins.json", "eval.json"):
         assert (out / "tokenizer" / name).read_bytes() == (source / name).read_bytes()
+
+
+def test_policy_eval_command_keeps_gifs_for_the_report(runs, capsys):
+    from PIL import Image
+
+    run = runs / "mrl"
+    args = ["--task", "lift", "--policy", "expert", "--episodes", "2", "--max-steps", "4"]
+    assert main(["policy-eval", "--world-model", str(run), *args]) == 0
+    assert "lift/expert: true" in capsys.readouterr().out
+    folder = run / "policy-eval" / "lift-expert"
+    result = json.loads((folder / "result.json").read_text())
+    assert result["task"] == "lift" and result["policy"] == "expert" and result["episodes"] == 2
+    assert 0.0 <= result["true"] <= 1.0 and 0.0 <= result["estimated"] <= 1.0
+    assert len(result["samples"]) == 2
+    for sample in result["samples"]:
+        with Image.open(folder / sample["gif"]) as gif:
+            # real | imagined side by side, one GIF frame per step of the longer episode
+            steps = max(sample["true_steps"], sample["imagined_steps"])
+            assert gif.n_frames == steps + 1 and gif.size[0] > 2 * gif.size[1]
+    out = runs / "policy-eval-report.html"
+    assert main(["report", str(run), "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "Policy evaluation in the world model" in html and "lift / expert" in html
+
+
+def test_policy_eval_needs_a_multi_step_world_model(runs, capsys):
+    assert main(["policy-eval", "--world-model", str(runs / "rl"), "--episodes", "1"]) == 2
+    assert "multi-step world model" in capsys.readouterr().err
+    args = ["--world-model", str(runs / "mrl"), "--policy", "oracle"]
+    assert main(["policy-eval", *args]) == 2
+    assert "unknown policy 'oracle'" in capsys.readouterr().err
+
+
+POLICY_EVAL_KEYS = {"policies", "mae", "pearson", "mmrv", "episodes_per_policy", "wall_seconds"}
+
+
+def test_bench_policy_eval_quick_on_given_runs(runs, tmp_path):
+    folder = tmp_path / "bench-robot-runs"
+    folder.mkdir()
+    (folder / "multi-mle").symlink_to(runs / "mmle")
+    (folder / "multi-rlvr").symlink_to(runs / "mrl")
+    out = tmp_path / "pe.json"
+    assert main(["bench", "policy-eval", "--quick", "--runs", str(folder), "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert POLICY_EVAL_KEYS <= set(result)
+    assert len(result["policies"]) == 3 * 4  # push, lift, place x 4 policies
+    for row in result["policies"]:
+        assert {"task", "name", "true", "mle", "rlvr"} <= set(row)
+    for metric in ("mae", "mmrv"):
+        assert set(result[metric]) == {"mle", "rlvr"}
+    assert result["episodes_per_policy"] == 2 and 0.0 <= result["detector"]["accuracy"] <= 1.0
+    assert main(["bench", "textgame", "--quick", "--episodes", "3", "--out", str(out)]) == 2
+
+
+def test_bench_policy_eval_quick_trains_its_world_models(tmp_path):
+    out = tmp_path / "pe.json"
+    assert main(["bench", "policy-eval", "--quick", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert POLICY_EVAL_KEYS <= set(result)
+    assert (tmp_path / "pe-runs" / "multi-rlvr" / "train_result.json").exists()

@@ -1237,13 +1237,58 @@ def _frames_html(runs: Sequence[_Run], limit: int) -> str:
     return "\n".join(parts)
 
 
+def _policy_eval_html(runs: Sequence[_Run]) -> str:
+    """`rlvr-world policy-eval` results kept in the runs: true vs estimated success and the
+    imagined rollouts (real | imagined GIFs)."""
+    parts = []
+    for run in runs:
+        for path in sorted((run.path / "policy-eval").glob("*/result.json")):
+            folder = path.parent
+            try:
+                result = json.loads(path.read_text())
+            except (OSError, ValueError) as error:
+                parts.append(f'<p class="note">{_e(path)}: unreadable ({_e(error)})</p>')
+                continue
+            parts.append(
+                f"<h3>{_e(run.name)}: {_e(result['task'])} / {_e(result['policy'])}</h3>"
+                f"<p>true success {_percent(result.get('true'))}% (simulator), estimated "
+                f"{_percent(result.get('estimated'))}% (imagined), over "
+                f"{_e(result.get('episodes'))} episodes of at most {_e(result.get('max_steps'))} "
+                f"steps; the pixel detector on the real frames: "
+                f"{_percent(result.get('true_detected'))}%. Each GIF: real | imagined.</p>"
+            )
+            figures = []
+            for sample in result.get("samples", []):
+                path = folder / str(sample.get("gif", ""))
+                if not path.is_file():
+                    continue
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                caption = (
+                    f"real: {'success' if sample['true'] else 'failure'} in "
+                    f"{sample['true_steps']} steps | imagined: "
+                    f"{'success' if sample['imagined'] else 'failure'} in "
+                    f"{sample['imagined_steps']} steps"
+                )
+                figures.append(
+                    f'<figure><img class="frames" alt="rollout" '
+                    f'src="data:image/gif;base64,{data}"><figcaption>{_e(caption)}'
+                    "</figcaption></figure>"
+                )
+            parts.append('<div class="frames-row">' + "".join(figures) + "</div>")
+    if not parts:
+        return ""
+    return "<h2>Policy evaluation in the world model</h2>" + "\n".join(parts)
+
+
 def _video_sections(runs: Sequence[_Run], max_samples: int) -> list[str]:
     tokenizer, folders = _tokenizer_html(runs)
-    return [
+    sections = [
         _video_comparison_html(runs) + "\n" + _by_task_html(runs) + "\n" + tokenizer,
         _video_curves_html(runs, folders),
         _frames_html(runs, max_samples),
     ]
+    policy_eval = _policy_eval_html(runs)
+    return sections + ([policy_eval] if policy_eval else [])
 
 
 # ---------------------------------------------------------------------------------------------

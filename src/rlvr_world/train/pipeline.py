@@ -135,6 +135,21 @@ def load_text_world_model(run: str | Path, checkpoint: str = "best"):
     return answer, config
 
 
+def load_video_world_model(run: str | Path, checkpoint: str = "best"):
+    """A video run's checkpoint -> (model on the config's device, its frame tokenizer, the
+    run's config)."""
+    from rlvr_world.video.tokenizer import VideoTokenizer
+
+    run = Path(run)
+    config = load_run_config(run)
+    if config.data.domain != "robot":
+        raise ValueError(f"{run}: a {config.data.domain} run is not a video world model")
+    model = load_world_model(checkpoint_path(run, checkpoint) / "model").to(config.device)
+    tokenizer = VideoTokenizer.load(run / "tokenizer")
+    tokenizer.autoencoder.to(config.device)
+    return model.eval(), tokenizer, config
+
+
 def evaluate_run(
     run: str | Path, split: str = "test", checkpoint: str = "best", progress: bool = True
 ) -> dict:

@@ -313,6 +313,25 @@ PRESETS["web-paper"] = {
 PRESETS["robot-bench"] = merge(
     PRESETS["robot-tiny"], {"eval": {"max_examples": 32}, "progress": False}
 )
+# `rlvr-world bench policy-eval`: a multi-step world model from scratch for the three tasks the
+# policies are evaluated on, with 4x the training episodes of robot-tiny (imagining 24 steps
+# from new first frames needs a model that has not memorised its episodes) and the expert's
+# noisiest level too (the random policy's motion); RL as the multi-step half of bench robot.
+PRESETS["robot-policy-eval"] = merge(
+    PRESETS["robot-bench"],
+    {
+        "video": {
+            "mode": "multi",
+            "tasks": ["push", "lift", "place"],
+            "train_episodes_per_task": 96,
+            "valid_episodes_per_task": 4,
+            "test_episodes_per_task": 4,
+            "policy_noise": [0.0, 0.3, 0.6, 1.0],
+        },
+        "mle": {"eval_every": 400, "save_every": 400},
+        "rlvr": {"steps": 40, "questions_per_step": 4, "mini_batch_size": 4},
+    },
+)
 
 
 REQUIRED = {

@@ -6,27 +6,10 @@ import torch
 
 from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.sampler import SamplingConfig
-from rlvr_world.domains.robot.policies import collect_episodes
 from rlvr_world.domains.robot.task import RobotTask
-from rlvr_world.video.actions import ActionBinner
-from rlvr_world.video.autoencoder import AutoencoderConfig, FrameAutoencoder, frames_to_float
-from rlvr_world.video.tokenizer import VideoTokenizer
+from rlvr_world.video.autoencoder import frames_to_float
 
-SIZE = 32
-
-
-@pytest.fixture(scope="module")
-def episodes():
-    return collect_episodes("push", 2, "expert", seed=0, max_steps=10, size=SIZE)
-
-
-@pytest.fixture(scope="module")
-def tokenizer(episodes):
-    torch.manual_seed(0)
-    autoencoder = FrameAutoencoder(
-        AutoencoderConfig(levels=(5, 3), channels=(8, 8, 8), frame_size=SIZE)
-    )
-    return VideoTokenizer(autoencoder, ActionBinner.fit([e["action"] for e in episodes]))
+SIZE = 32  # as the conftest fixtures
 
 
 def make_task(episodes, tokenizer, mode, **kwargs):

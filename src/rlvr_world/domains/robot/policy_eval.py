@@ -1,0 +1,289 @@
+"""Policy evaluation inside a video world model (SPEC §6): how often would a policy succeed,
+judged without running it on the robot?
+
+- True rate: the policy acts on the simulator's frames; success is the simulator's own test at
+  the end of the episode (`run_true`).
+- Estimated rate: the policy acts on frames a world model imagines (`imagine`): start from the
+  same real first frame, ask the policy for an action, bin it and insert its tokens through
+  the core's interactive driver (`core.rollout`), generate the next frame's tokens, decode them,
+  ask the policy again, and so on until the policy says terminate or `max_steps` frames were
+  generated; success is judged on the imagined frames by the pixel detector
+  (`perception.detect_success`). A model trained on windows of R frames imagines R - 1 frames
+  per chunk; the next chunk starts from the chunk's last imagined frame and the policy's action
+  on it, as its training windows start.
+
+Policies act on pixels (`POLICIES`): the scripted expert reading frames (`PixelExpert`) at
+noise 0, 0.3 and 0.6, and uniform random motion: low to high true success on push, lift and
+place.
+
+Legend: E episodes, T steps, K tokens a frame, D action dimensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlvr_world.core.rollout import rollout
+from rlvr_world.core.sampler import SamplingConfig
+from rlvr_world.domains.robot.perception import PixelExpert, detect_success
+from rlvr_world.domains.robot.policies import RandomPolicy
+from rlvr_world.domains.robot.sim import TASKS, TabletopSimulator
+from rlvr_world.video.autoencoder import float_to_frames
+
+__all__ = [
+    "EVAL_TASKS",
+    "POLICIES",
+    "Episode",
+    "FramePolicy",
+    "episode_seeds",
+    "imagine",
+    "make_frame_policy",
+    "run_true",
+]
+
+EVAL_TASKS = ("push", "lift", "place")
+POLICIES: dict[str, float | None] = {
+    "expert": 0.0,
+    "noisy-0.3": 0.3,
+    "noisy-0.6": 0.6,
+    "random": None,
+}
+"""Policy name -> the pixel expert's noise (None: uniform random motion)."""
+
+
+class FramePolicy:
+    """The protocol: `reset(seed)` at an episode's start, then `policy(frame uint8 (H, W, 3))
+    -> float32 (4,) [dx, dy, grip, terminate]`."""
+
+    name: str
+
+    def reset(self, seed: int | None = None) -> None: ...
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray: ...
+
+
+class _Blind:
+    """A state-free policy (random motion) as a frame policy: it ignores the frame."""
+
+    def __init__(self, policy: RandomPolicy, name: str) -> None:
+        self.policy, self.name = policy, name
+
+    def reset(self, seed: int | None = None) -> None:
+        self.policy.reset(seed)
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        return self.policy({})
+
+
+def make_frame_policy(name: str, task: str, num_objects: int = 2) -> FramePolicy:
+    """A policy of `POLICIES` for `task`; an unknown name raises ValueError listing them."""
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; known policies: {', '.join(POLICIES)}")
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; known tasks: {', '.join(sorted(TASKS))}")
+    noise = POLICIES[name]
+    if noise is None:
+        return _Blind(RandomPolicy(), name)
+    return PixelExpert(task, noise=noise, num_objects=num_objects, name=name)
+
+
+def episode_seeds(seed: int, count: int) -> list[tuple[int, int]]:
+    """(simulator seed, policy seed) of episodes 0..count-1, each independent of the others."""
+    out = []
+    for episode in range(count):
+        state = np.random.SeedSequence([seed, episode]).generate_state(2)
+        out.append((int(state[0]), int(state[1])))
+    return out
+
+
+@dataclass
+class Episode:
+    """One episode of a policy. frames: uint8 [T + 1, H, W, 3] (the first is real); actions:
+    float32 [A, 4], every action the policy chose (a final terminate included); success: the
+    simulator's test (`run_true`) or the pixel detector's (`imagine`); detected: the detector
+    on these frames; stopped: the policy said terminate (else the step limit ended it)."""
+
+    task: str
+    policy: str
+    seeds: tuple[int, int]
+    frames: np.ndarray
+    actions: np.ndarray
+    success: bool
+    detected: bool
+    stopped: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_true(
+    task: str,
+    policy: FramePolicy,
+    seeds: Sequence[tuple[int, int]],
+    max_steps: int = 24,
+    size: int = 64,
+    num_objects: int = 2,
+) -> list[Episode]:
+    """The policy in the simulator, one episode per (simulator seed, policy seed)."""
+    simulator = TabletopSimulator(task, num_objects=num_objects, size=size, max_steps=max_steps)
+    episodes = []
+    for simulator_seed, policy_seed in seeds:
+        frame, _ = simulator.reset(seed=simulator_seed)
+        policy.reset(seed=policy_seed)
+        frames, actions, stopped = [frame], [], False
+        while True:
+            action = np.asarray(policy(frame), dtype=np.float32)
+            actions.append(action)
+            if action[3] > 0.5:
+                stopped = True
+                break
+            frame, _, _, truncated, _ = simulator.step(action)
+            frames.append(frame)
+            if truncated:
+                break
+        episodes.append(
+            Episode(
+                task=task,
+                policy=policy.name,
+                seeds=(simulator_seed, policy_seed),
+                frames=np.stack(frames),
+                actions=np.stack(actions),
+                success=simulator.success(),
+                detected=detect_success(task, frames),
+                stopped=stopped,
+            )
+        )
+    return episodes
+
+
+@dataclass
+class _Row:
+    task: str
+    policy: FramePolicy
+    seeds: tuple[int, int]
+    frames: list[np.ndarray]
+    actions: list[np.ndarray] = field(default_factory=list)
+    done: bool = False
+    stopped: bool = False
+
+    def act(self, frame: np.ndarray) -> np.ndarray:
+        action = np.asarray(self.policy(frame), dtype=np.float32)
+        self.actions.append(action)
+        if action[3] > 0.5:
+            self.done = self.stopped = True
+        return action
+
+
+@torch.no_grad()
+def imagine(
+    model: torch.nn.Module,
+    tokenizer,
+    starts: Sequence[tuple[str, FramePolicy, tuple[int, int], np.ndarray]],
+    max_steps: int = 24,
+    chunk: int = 7,
+    sampling: SamplingConfig | None = None,
+    seed: int = 0,
+    batch_size: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> list[Episode]:
+    """Roll each (task, policy, seeds, real first frame) inside the world model.
+
+    A policy object is used by one start only (each keeps its own memory). Starts are rolled
+    `batch_size` at a time with one generator seeded by `seed` (temperature, top-k and top-p from
+    `sampling`; default temperature 1, top-k 100 as the paper evaluates video). `progress` is
+    called with the number of episodes finished after each batch."""
+    sampling = sampling or SamplingConfig(temperature=1.0, top_k=100)
+    generator = torch.Generator().manual_seed(seed)
+    episodes = []
+    for begin in range(0, len(starts), batch_size):
+        rows = [
+            _Row(task, policy, tuple(seeds), [np.asarray(first)])
+            for task, policy, seeds, first in starts[begin : begin + batch_size]
+        ]
+        for row in rows:
+            row.policy.reset(seed=row.seeds[1])
+        _imagine_batch(model, tokenizer, rows, max_steps, chunk, sampling, generator)
+        for row in rows:
+            frames = np.stack(row.frames)
+            detected = detect_success(row.task, frames)
+            episodes.append(
+                Episode(
+                    task=row.task,
+                    policy=row.policy.name,
+                    seeds=row.seeds,
+                    frames=frames,
+                    actions=np.stack(row.actions),
+                    success=detected,
+                    detected=detected,
+                    stopped=row.stopped,
+                )
+            )
+        if progress is not None:
+            progress(len(rows))
+    return episodes
+
+
+def _imagine_batch(model, tokenizer, rows, max_steps, chunk, sampling, generator) -> None:
+    k = tokenizer.tokens_per_frame
+
+    def decode(spans: torch.Tensor) -> np.ndarray:  # [n, K] codes -> uint8 [n, H, W, 3]
+        return float_to_frames(tokenizer.decode_frames(spans.cpu())).numpy()
+
+    last = tokenizer.encode_frames(np.stack([row.frames[0] for row in rows]))  # [E, K]
+    last = [list(map(int, ids)) for ids in last]
+    pending = [row.act(row.frames[0]) for row in rows]
+    steps = 0
+    while steps < max_steps:
+        running = [i for i, row in enumerate(rows) if not row.done]
+        if not running:
+            return
+        spans = min(chunk, max_steps - steps)
+        questions = [
+            last[i] + tokenizer.encode_actions(pending[i][None])[0].tolist() for i in running
+        ]
+
+        def insert(step: int, active: torch.Tensor, span: torch.Tensor, running=running):
+            frames = decode(span)
+            tokens, stop = [], []
+            for j, local in enumerate(active.tolist()):
+                i = running[local]
+                rows[i].frames.append(frames[j])
+                last[i] = span[j].tolist()
+                action = rows[i].act(frames[j])
+                pending[i] = action
+                tokens.append(tokenizer.encode_actions(action[None])[0])
+                stop.append(rows[i].done)
+            return torch.as_tensor(np.stack(tokens)), torch.as_tensor(stop)
+
+        samples = rollout(
+            model,
+            questions,
+            sampling,
+            span_length=k,
+            num_spans=spans,
+            insert=insert,
+            pad_id=tokenizer.pad_id,
+            allowed_ids=tokenizer.visual_ids,
+            generator=generator,
+        )
+        steps += spans
+        # each row still running ends its response with the chunk's last span
+        ending = [local for local, i in enumerate(running) if not rows[i].done]
+        if ending:
+            tails = []
+            for local in ending:
+                length = int(samples.response_mask[local].sum())
+                tails.append(samples.response_ids[local, length - k : length])
+            tails = torch.stack(tails)
+            frames = decode(tails)
+            for j, local in enumerate(ending):
+                i = running[local]
+                rows[i].frames.append(frames[j])
+                last[i] = tails[j].tolist()
+                if steps < max_steps:
+                    pending[i] = rows[i].act(frames[j])
+                else:
+                    rows[i].done = True

@@ -1,0 +1,117 @@
+"""The policy-in-the-loop driver: a policy's actions inserted after each imagined frame, chunks
+continued from the last imagined frame, rollouts that stop on the policy's terminate."""
+
+import numpy as np
+import pytest
+import torch
+
+from rlvr_world.core.model import ModelConfig, build_llama
+from rlvr_world.core.sampler import SamplingConfig
+from rlvr_world.domains.robot import policy_eval
+from rlvr_world.domains.robot.policy_eval import imagine
+from rlvr_world.video.autoencoder import float_to_frames
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    torch.manual_seed(0)
+    config = ModelConfig(
+        hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_positions=512
+    )
+    ids = (tokenizer.vocab_size, tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id)
+    return build_llama(config, *ids).eval()
+
+
+class Scripted:
+    """Cycles through `actions`; says terminate on call number `stop_at` (0-based)."""
+
+    name = "scripted"
+
+    def __init__(self, actions, stop_at=None):
+        self.actions = [np.asarray(a, dtype=np.float32) for a in actions]
+        self.stop_at = stop_at
+        self.reset()
+
+    def reset(self, seed=None):
+        self.seen, self.chosen = [], []
+
+    def __call__(self, frame):
+        call = len(self.seen)
+        self.seen.append(np.array(frame))
+        action = self.actions[call % len(self.actions)].copy()
+        if call == self.stop_at:
+            action = np.array([0.0, 0.0, action[2], 1.0], dtype=np.float32)
+        self.chosen.append(action)
+        return action
+
+
+ACTIONS = [[0.5, -0.5, 0.0, 0.0], [-1.0, 0.25, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0]]
+
+
+def _spy(monkeypatch):
+    calls = []
+    real = policy_eval.rollout
+
+    def spy(model, questions, config, **kwargs):
+        samples = real(model, questions, config, **kwargs)
+        calls.append((questions, kwargs["num_spans"], samples))
+        return samples
+
+    monkeypatch.setattr(policy_eval, "rollout", spy)
+    return calls
+
+
+def test_actions_are_inserted_after_each_imagined_frame(model, tokenizer, episodes, monkeypatch):
+    calls = _spy(monkeypatch)
+    policy = Scripted(ACTIONS)
+    first = episodes[0]["image"][0]
+    (episode,) = imagine(model, tokenizer, [("push", policy, (1, 2), first)], max_steps=5, chunk=2)
+    k, d = tokenizer.tokens_per_frame, tokenizer.action_tokens
+    # 5 imagined frames after the real one; an action on each frame but the last (step limit)
+    assert len(episode.frames) == 6 and len(episode.actions) == 5 and not episode.stopped
+    assert np.array_equal(episode.frames[0], first)
+    assert [n for _, n, _ in calls] == [2, 2, 1]  # chunks of rollout_frames - 1 spans
+    actions = lambda i: tokenizer.encode_actions(policy.chosen[i][None])[0].tolist()  # noqa: E731
+    # chunk 1: question = real first frame + the policy's action on it
+    questions, _, samples = calls[0]
+    assert questions[0] == tokenizer.encode_frames(first[None])[0].tolist() + actions(0)
+    response = samples.response_ids[0].tolist()
+    span0, inserted, span1 = response[:k], response[k : k + d], response[k + d : 2 * k + d]
+    assert inserted == actions(1)  # the action the policy took on the imagined frame 1
+    assert samples.trainable_mask[0, k : k + d].sum() == 0  # inserted, not sampled
+    decoded = float_to_frames(tokenizer.decode_frames(torch.tensor([span0, span1]))).numpy()
+    assert np.array_equal(policy.seen[1], decoded[0]) and np.array_equal(policy.seen[2], decoded[1])
+    assert np.array_equal(episode.frames[1], decoded[0])
+    # chunk 2 starts from chunk 1's last imagined frame and the action on it
+    assert calls[1][0][0] == span1 + actions(2)
+    assert all(0 <= t < tokenizer.codebook_size for t in span0 + span1)
+
+
+def test_rollout_stops_on_the_policy_terminate(model, tokenizer, episodes):
+    stopper, runner = Scripted(ACTIONS, stop_at=2), Scripted(ACTIONS)
+    at_once = Scripted(ACTIONS, stop_at=0)
+    first = episodes[0]["image"][0]
+    starts = [
+        ("push", stopper, (1, 1), first),
+        ("push", runner, (2, 2), first),
+        ("push", at_once, (3, 3), first),
+    ]
+    stopped, ran, never = imagine(model, tokenizer, starts, max_steps=6, chunk=4)
+    # terminate on its third frame (index 2): frames 0..2, three actions, the last a terminate
+    assert stopped.stopped and len(stopped.frames) == 3 and len(stopped.actions) == 3
+    assert stopped.actions[-1][3] == 1.0 and len(stopper.seen) == 3
+    assert not ran.stopped and len(ran.frames) == 7 and len(runner.seen) == 6
+    assert never.stopped and len(never.frames) == 1 and len(at_once.seen) == 1
+
+
+def test_imagination_is_reproducible_under_a_seed(model, tokenizer, episodes):
+    first = episodes[1]["image"][0]
+
+    def run(seed):
+        starts = [("push", Scripted(ACTIONS), (1, 1), first)]
+        sampling = SamplingConfig(temperature=1.0, top_k=5)
+        return imagine(model, tokenizer, starts, max_steps=3, chunk=2, sampling=sampling, seed=seed)
+
+    a, b, c = run(0)[0], run(0)[0], run(1)[0]
+    assert np.array_equal(a.frames, b.frames)
+    assert not np.array_equal(a.frames, c.frames)
