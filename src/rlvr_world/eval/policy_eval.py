@@ -109,7 +109,8 @@ def compare_policies(
 ) -> dict:
     """world_models: name -> (model, frame tokenizer, run config). Returns
     {"policies": [{"task", "name", "true", <each world model>, "true_detected"}],
-    "mae"/"pearson"/"mmrv": {model: value}, "by_task": {task: {model: {mae, pearson, mmrv}}},
+    "mae"/"pearson"/"mmrv": {model: value}, "all_zero_mae" (the MAE of estimating 0 for every
+    policy, the floor a world model that never shows success sits on), "by_task": {task: {model: {mae, pearson, mmrv}}},
     "detector": {"accuracy", "false_positive", "false_negative"} of the pixel detector on the
     true episodes' real frames, "episodes_per_policy", "true_episodes_per_policy", "seconds"}.
     Pearson pools every (task, policy); MMRV ranks the policies of each task among
@@ -153,7 +154,11 @@ def compare_policies(
         for row in rows:
             mine = [e for e in imagined if e.task == row["task"] and e.policy == row["name"]]
             row[label] = _rate(mine)
-    out: dict = {"policies": rows}
+    # what estimating 0 for everything scores: a world model that never shows success
+    out: dict = {
+        "policies": rows,
+        "all_zero_mae": mean_absolute_error([r["true"] for r in rows], [0.0] * len(rows)),
+    }
     for metric in ("mae", "pearson", "mmrv"):
         out[metric] = {}
     by_task: dict = {task: {} for task in tasks}
