@@ -110,9 +110,10 @@ def compare_policies(
     """world_models: name -> (model, frame tokenizer, run config). Returns
     {"policies": [{"task", "name", "true", <each world model>, "true_detected"}],
     "mae"/"pearson"/"mmrv": {model: value}, "all_zero_mae" (the MAE of estimating 0 for every
-    policy, the floor a world model that never shows success sits on), "by_task": {task: {model: {mae, pearson, mmrv}}},
-    "detector": {"accuracy", "false_positive", "false_negative"} of the pixel detector on the
-    true episodes' real frames, "episodes_per_policy", "true_episodes_per_policy", "seconds"}.
+    policy: where a world model that never shows success sits),
+    "by_task": {task: {model: {mae, pearson, mmrv}}}, "detector": {"accuracy",
+    "false_positive", "false_negative"} of the pixel detector on the true episodes' real
+    frames, "episodes_per_policy", "true_episodes_per_policy", "max_steps", "seconds"}.
     Pearson pools every (task, policy); MMRV ranks the policies of each task among
     themselves (as SIMPLER) and averages over tasks; MAE pools."""
     if true_episodes < episodes:
@@ -154,7 +155,6 @@ def compare_policies(
         for row in rows:
             mine = [e for e in imagined if e.task == row["task"] and e.policy == row["name"]]
             row[label] = _rate(mine)
-    # what estimating 0 for everything scores: a world model that never shows success
     out: dict = {
         "policies": rows,
         "all_zero_mae": mean_absolute_error([r["true"] for r in rows], [0.0] * len(rows)),
