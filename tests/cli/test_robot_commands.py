@@ -168,6 +168,8 @@ def test_bench_policy_eval_quick_on_given_runs(runs, tmp_path):
     for metric in ("mae", "mmrv"):
         assert set(result[metric]) == {"mle", "rlvr"}
     assert result["episodes_per_policy"] == 2 and 0.0 <= result["detector"]["accuracy"] <= 1.0
+    probe = result["action_probe"]["rlvr"]["lift"]
+    assert probe["starts"] == 8 and probe["static_error"] > 0
     assert main(["bench", "textgame", "--quick", "--episodes", "3", "--out", str(out)]) == 2
 
 

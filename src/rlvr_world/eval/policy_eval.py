@@ -25,6 +25,7 @@ from rlvr_world.domains.robot.policy_eval import (
     EVAL_TASKS,
     POLICIES,
     Episode,
+    action_probe,
     episode_seeds,
     imagine,
     make_frame_policy,
@@ -38,6 +39,7 @@ __all__ = ["SEED_OFFSET", "compare_policies", "estimate_policy", "save_gif"]
 
 SEED_OFFSET = 4_000_037  # policy-evaluation starts: apart from every data split's seeds
 NUM_OBJECTS = 2  # as the simulated training episodes
+PROBE_STARTS = 8  # first frames per task for the action probe
 
 
 def _require_multi(config) -> None:
@@ -113,7 +115,9 @@ def compare_policies(
     policy: where a world model that never shows success sits),
     "by_task": {task: {model: {mae, pearson, mmrv}}}, "detector": {"accuracy",
     "false_positive", "false_negative"} of the pixel detector on the true episodes' real
-    frames, "episodes_per_policy", "true_episodes_per_policy", "max_steps", "seconds"}.
+    frames, "action_probe": {model: {task: `action_probe` from `PROBE_STARTS` first frames}}
+    (whether the model moves the gripper as the inserted action says), "episodes_per_policy",
+    "true_episodes_per_policy", "max_steps", "seconds"}.
     Pearson pools every (task, policy); MMRV ranks the policies of each task among
     themselves (as SIMPLER) and averages over tasks; MAE pools."""
     if true_episodes < episodes:
@@ -143,6 +147,7 @@ def compare_policies(
     }
     for row in rows:
         row["true_detected"] = _rate(truth[row["task"], row["name"]], "detected")
+    probes: dict = {}
     for label, (model, tokenizer, config) in world_models.items():
         starts = [
             (task, make_frame_policy(name, task, NUM_OBJECTS), e.seeds, e.frames[0])
@@ -155,6 +160,17 @@ def compare_policies(
         for row in rows:
             mine = [e for e in imagined if e.task == row["task"] and e.policy == row["name"]]
             row[label] = _rate(mine)
+        probes[label] = {
+            task: action_probe(
+                model,
+                tokenizer,
+                task,
+                [simulator_seed for simulator_seed, _ in _seeds(seed, task, PROBE_STARTS)],
+                size,
+                NUM_OBJECTS,
+            )
+            for task in tasks
+        }
     out: dict = {
         "policies": rows,
         "all_zero_mae": mean_absolute_error([r["true"] for r in rows], [0.0] * len(rows)),
@@ -174,6 +190,7 @@ def compare_policies(
         out["mmrv"][label] = sum(v["mmrv"] for v in per_task.values()) / len(per_task)
     out.update(
         by_task=by_task,
+        action_probe=probes,
         detector=detector,
         episodes_per_policy=episodes,
         true_episodes_per_policy=true_episodes,

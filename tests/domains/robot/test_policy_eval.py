@@ -115,3 +115,16 @@ def test_imagination_is_reproducible_under_a_seed(model, tokenizer, episodes):
     a, b, c = run(0)[0], run(0)[0], run(1)[0]
     assert np.array_equal(a.frames, b.frames)
     assert not np.array_equal(a.frames, c.frames)
+
+
+def test_action_probe_measures_against_the_true_moves(model, tokenizer):
+    from rlvr_world.domains.robot.policy_eval import action_probe
+
+    probe = action_probe(model, tokenizer, "push", [0, 1, 2], size=32)
+    assert probe["starts"] == 3
+    # a full-speed move takes the grasp point 0.05 away unless an edge or object stops it;
+    # the four true moves are 0.1 (opposite) or 0.0707 (adjacent) apart
+    assert 0.03 <= probe["static_error"] <= 0.05 + 1e-9
+    assert 0.05 <= probe["true_spread"] <= (2 * 0.1 + 4 * 0.05 * 2**0.5) / 6 + 1e-9
+    for key in ("error", "spread"):
+        assert probe[key] is None or probe[key] >= 0.0

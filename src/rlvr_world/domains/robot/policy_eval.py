@@ -21,6 +21,7 @@ Legend: E episodes, T steps, K tokens a frame, D action dimensions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,17 +30,19 @@ import numpy as np
 import torch
 
 from rlvr_world.core.rollout import rollout
-from rlvr_world.core.sampler import SamplingConfig
-from rlvr_world.domains.robot.perception import PixelExpert, detect_success
+from rlvr_world.core.sampler import SamplingConfig, sample
+from rlvr_world.domains.robot.perception import PixelExpert, detect_success, perceive
 from rlvr_world.domains.robot.policies import RandomPolicy
 from rlvr_world.domains.robot.sim import TASKS, TabletopSimulator
 from rlvr_world.video.autoencoder import float_to_frames
 
 __all__ = [
     "EVAL_TASKS",
+    "MOVES",
     "POLICIES",
     "Episode",
     "FramePolicy",
+    "action_probe",
     "episode_seeds",
     "imagine",
     "make_frame_policy",
@@ -157,6 +160,76 @@ def run_true(
             )
         )
     return episodes
+
+
+MOVES = ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0))
+"""The full-speed moves `action_probe` inserts: right, left, down, up."""
+
+
+@torch.no_grad()
+def action_probe(
+    model: torch.nn.Module,
+    tokenizer,
+    task: str,
+    simulator_seeds: Sequence[int],
+    size: int = 64,
+    num_objects: int = 2,
+) -> dict:
+    """Does a world model read its actions? From each start, the greedy next frame after each
+    of `MOVES`, and where it shows the grasp point (`perceive`) against where the move truly
+    takes it. Returns {"error": mean distance to the true grasp point (table units),
+    "static_error": the same for the start's own grasp point (what a model that ignores the
+    action scores), "spread": mean distance between the grasp points the four moves show (0
+    when the action is ignored; the true moves: `true_spread`), "true_spread", "starts"}.
+    Starts where the gripper is not seen in a frame count only where it is."""
+    simulator = TabletopSimulator(task, num_objects=num_objects, size=size)
+    questions, truths, firsts = [], [], []
+    for simulator_seed in simulator_seeds:
+        frame, _ = simulator.reset(seed=simulator_seed)
+        state = simulator.state()
+        codes = tokenizer.encode_frames(frame[None])[0].tolist()
+        firsts.append(state["gripper"]["position"])
+        for dx, dy in MOVES:
+            simulator.set_state(state)
+            simulator.step(np.array([dx, dy, 0.0, 0.0], dtype=np.float32))
+            truths.append(simulator.state()["gripper"]["position"])
+            action = np.array([[dx, dy, 0.0, 0.0]], dtype=np.float32)
+            questions.append(codes + tokenizer.encode_actions(action)[0].tolist())
+    k = tokenizer.tokens_per_frame
+    config = SamplingConfig(max_new_tokens=k, temperature=0.0)
+    samples = sample(
+        model,
+        questions,
+        config,
+        stop_ids=[],
+        pad_id=tokenizer.pad_id,
+        allowed_ids=tokenizer.visual_ids,
+    )
+    frames = float_to_frames(tokenizer.decode_frames(samples.response_ids[:, :k])).numpy()
+    seen = [perceive(frame, num_objects).gripper for frame in frames]
+    errors, static, spreads, true_spreads = [], [], [], []
+    moves = len(MOVES)
+    for start, first in enumerate(firsts):
+        shown = seen[start * moves : (start + 1) * moves]
+        true = truths[start * moves : (start + 1) * moves]
+        static += [math.dist(first, t) for t in true]
+        errors += [math.dist(s, t) for s, t in zip(shown, true) if s is not None]
+        pairs = [(a, b) for i, a in enumerate(shown) for b in shown[i + 1 :]]
+        if all(s is not None for s in shown):
+            spreads.append(sum(math.dist(a, b) for a, b in pairs) / len(pairs))
+        true_pairs = [(a, b) for i, a in enumerate(true) for b in true[i + 1 :]]
+        true_spreads.append(sum(math.dist(a, b) for a, b in true_pairs) / len(true_pairs))
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    return {
+        "error": mean(errors),
+        "static_error": mean(static),
+        "spread": mean(spreads),
+        "true_spread": mean(true_spreads),
+        "starts": len(firsts),
+    }
 
 
 @dataclass
