@@ -306,7 +306,7 @@ def cmd_policy_eval(args) -> int:
     print(
         f"{args.task}/{args.policy}: true {result['true']:.1%} (simulator), estimated "
         f"{result['estimated']:.1%} (imagined in {args.world_model}) over {args.episodes} "
-        f"episodes; GIFs in {Path(args.world_model) / 'policy-eval' / (args.task + '-' + args.policy)}"
+        f"episodes; GIFs in {result['folder']}"
     )
     return 0
 

@@ -8,7 +8,8 @@ simulator; estimates from imagined rollouts judged by the pixel success detector
 (`domains.robot.perception.detect_success`). The world models are the multi-step MLE model and
 RLVR from it: from `--runs DIR` (a `bench robot` runs folder with `multi-mle/` and
 `multi-rlvr/`), or trained here first (the `robot-policy-eval` preset: multi-step MLE from
-scratch on push, lift and place episodes, then RLVR). Target: MAE(rlvr) < MAE(mle) and Pearson(rlvr) >= 0.9.
+scratch on push, lift and place episodes, then RLVR). Target: MAE(rlvr) < MAE(mle) and
+Pearson(rlvr) >= 0.9.
 """
 
 from __future__ import annotations

@@ -213,7 +213,8 @@ def estimate_policy(
 ) -> dict:
     """One policy's true and estimated success with one world model (a multi-step video run).
     Writes `RUN/policy-eval/<task>-<policy>/`: `result.json` and, for the first `gifs`
-    episodes, `episode_<i>.gif` (real | imagined, side by side)."""
+    episodes, `episode_<i>.gif` (real | imagined, side by side); returns result.json's
+    contents plus "folder"."""
     from rlvr_world.train.pipeline import load_video_world_model
 
     run = Path(run)
@@ -259,4 +260,4 @@ def estimate_policy(
         "samples": shown,
     }
     write_json(folder / "result.json", result)
-    return result
+    return {**result, "folder": str(folder)}

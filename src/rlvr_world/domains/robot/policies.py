@@ -35,6 +35,7 @@ __all__ = [
     "Policy",
     "RandomPolicy",
     "collect_episodes",
+    "episode_seeds",
     "make_policy",
 ]
 
@@ -438,10 +439,13 @@ def make_policy(name: str, task: str, **kwargs: Any) -> Policy:
     raise ValueError(f"unknown policy {name!r}; known policies: {', '.join(POLICIES)}")
 
 
-def _episode_seeds(seed: int, episode: int) -> tuple[int, int]:
-    """(simulator seed, policy seed) for one episode, independent of the other episodes."""
-    simulator_seed, policy_seed = np.random.SeedSequence([seed, episode]).generate_state(2)
-    return int(simulator_seed), int(policy_seed)
+def episode_seeds(seed: int, count: int) -> list[tuple[int, int]]:
+    """(simulator seed, policy seed) of episodes 0..count-1, each independent of the others."""
+    out = []
+    for episode in range(count):
+        simulator_seed, policy_seed = np.random.SeedSequence([seed, episode]).generate_state(2)
+        out.append((int(simulator_seed), int(policy_seed)))
+    return out
 
 
 def collect_episodes(
@@ -469,8 +473,7 @@ def collect_episodes(
     simulator = TabletopSimulator(task, num_objects=num_objects, size=size, max_steps=max_steps)
     limit = simulator.max_steps
     episodes = []
-    for episode in range(num_episodes):
-        simulator_seed, policy_seed = _episode_seeds(seed, episode)
+    for simulator_seed, policy_seed in episode_seeds(seed, num_episodes):
         frame, _ = simulator.reset(seed=simulator_seed)
         policy.reset(seed=policy_seed)
         frames, actions = [], []

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -32,7 +32,7 @@ import torch
 from rlvr_world.core.rollout import rollout
 from rlvr_world.core.sampler import SamplingConfig, sample
 from rlvr_world.domains.robot.perception import PixelExpert, detect_success, perceive
-from rlvr_world.domains.robot.policies import RandomPolicy
+from rlvr_world.domains.robot.policies import RandomPolicy, episode_seeds
 from rlvr_world.domains.robot.sim import TASKS, TabletopSimulator
 from rlvr_world.video.autoencoder import float_to_frames
 
@@ -59,7 +59,7 @@ POLICIES: dict[str, float | None] = {
 """Policy name -> the pixel expert's noise (None: uniform random motion)."""
 
 
-class FramePolicy:
+class FramePolicy(Protocol):
     """The protocol: `reset(seed)` at an episode's start, then `policy(frame uint8 (H, W, 3))
     -> float32 (4,) [dx, dy, grip, terminate]`."""
 
@@ -95,15 +95,6 @@ def make_frame_policy(name: str, task: str, num_objects: int = 2) -> FramePolicy
     return PixelExpert(task, noise=noise, num_objects=num_objects, name=name)
 
 
-def episode_seeds(seed: int, count: int) -> list[tuple[int, int]]:
-    """(simulator seed, policy seed) of episodes 0..count-1, each independent of the others."""
-    out = []
-    for episode in range(count):
-        state = np.random.SeedSequence([seed, episode]).generate_state(2)
-        out.append((int(state[0]), int(state[1])))
-    return out
-
-
 @dataclass
 class Episode:
     """One episode of a policy. frames: uint8 [T + 1, H, W, 3] (the first is real); actions:
@@ -119,7 +110,6 @@ class Episode:
     success: bool
     detected: bool
     stopped: bool
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_true(
