@@ -70,6 +70,22 @@ def test_tokenizer_run(runs):
     assert (runs / "mle" / "tokenizer" / "autoencoder.safetensors").exists()
 
 
+def test_multi_step_runs_add_the_future_frame_tokenizer(runs):
+    # single-step runs have none; the first multi-step run trains one beside the frame
+    # tokenizer it took over, and runs started from it copy it
+    assert not (runs / "mle" / "tokenizer" / "future.json").exists()
+    figures = json.loads((runs / "mmle" / "tokenizer" / "eval.json").read_text())
+    assert {"psnr", "ssim", "lpips", "steps"} <= set(figures["future"])
+    assert (
+        figures["psnr"]
+        == json.loads((runs / "mle" / "tokenizer" / "eval.json").read_text())["psnr"]
+    )
+    for run in ("mmle", "mrl"):
+        assert (runs / run / "tokenizer" / "future.safetensors").exists()
+    rows = [json.loads(line) for line in (runs / "mmle" / "metrics.jsonl").read_text().splitlines()]
+    assert any("future_valid_lpips" in r for r in rows if r["phase"] == "tokenizer")
+
+
 @pytest.mark.parametrize("run, multi", [("rl", False), ("mrl", True)])
 def test_eval_and_report(runs, run, multi, tmp_path):
     assert main(["eval", str(runs / run)]) == 0
@@ -87,6 +103,7 @@ def test_eval_and_report(runs, run, multi, tmp_path):
     assert main(["report", str(runs / "mle"), str(runs / run), "--out", str(out)]) == 0
     html = out.read_text()
     assert "data:image/gif;base64," in html and "LPIPS" in html
+    assert ("(future frames)" in html) == multi
 
 
 def test_quickstart_robot(tmp_path):

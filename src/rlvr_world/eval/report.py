@@ -894,22 +894,29 @@ def _tokenizer_html(runs: Sequence[_Run]) -> tuple[str, list[Path]]:
         parts.append(
             "<p>Reconstruction of held-out frames by the frame tokenizer (encode then decode), "
             "from tokenizer/eval.json in the run or along its init chain: an upper bound for "
-            "any world model on its tokens. SSIM and LPIPS ×100, PSNR in dB.</p>"
+            "any world model on its tokens. <i>future frames</i>: the multi-step future-frame "
+            "tokenizer, each frame encoded and decoded given a frame 1 to rollout_frames - 1 "
+            "steps before it. "
+            "SSIM and LPIPS ×100, PSNR in dB.</p>"
         )
         head = "<tr><th>tokenizer of</th><th>used by</th><th>PSNR (dB)</th><th>SSIM ×100</th>"
         head += "<th>LPIPS ×100</th><th>steps</th><th>frames</th><th>seconds</th></tr>"
         rows = []
         for path, figures, users in sources.values():
             folder = path.parent.parent if path.parent.name == "tokenizer" else path.parent
-            rows.append(
-                f'<tr><td title="{_e(path)}">{_e(folder.name)}</td><td>{_e(", ".join(users))}</td>'
-                f"<td>{_e(_scaled(figures.get('psnr'), 1.0, 2))}</td>"
-                f"<td>{_e(_scaled(figures.get('ssim'), 100.0, 2))}</td>"
-                f"<td>{_e(_scaled(figures.get('lpips'), 100.0, 2))}</td>"
-                f"<td>{_e(_plain(figures.get('steps')))}</td>"
-                f"<td>{_e(_plain(figures.get('frames')))}</td>"
-                f"<td>{_e(_plain(figures.get('seconds'), 1))}</td></tr>"
-            )
+            parts_of = [(folder.name, figures)]
+            if isinstance(figures.get("future"), dict):  # the multi-step future-frame tokenizer
+                parts_of.append((f"{folder.name} (future frames)", figures["future"]))
+            for name, values in parts_of:
+                rows.append(
+                    f'<tr><td title="{_e(path)}">{_e(name)}</td><td>{_e(", ".join(users))}</td>'
+                    f"<td>{_e(_scaled(values.get('psnr'), 1.0, 2))}</td>"
+                    f"<td>{_e(_scaled(values.get('ssim'), 100.0, 2))}</td>"
+                    f"<td>{_e(_scaled(values.get('lpips'), 100.0, 2))}</td>"
+                    f"<td>{_e(_plain(values.get('steps')))}</td>"
+                    f"<td>{_e(_plain(values.get('frames')))}</td>"
+                    f"<td>{_e(_plain(values.get('seconds'), 1))}</td></tr>"
+                )
         parts.append(f'<table class="numbers">{head}{"".join(rows)}</table>')
     if without:
         parts.append(

@@ -321,9 +321,29 @@ class TokenizerConfig:
     """Held-out PSNR/LPIPS every this many steps (0 = only at the end)."""
     eval_frames: int = 256
     """Held-out frames for the reconstruction figures."""
+    future_channels: tuple[int, ...] = ()
+    """Multi-step runs: widths of the compressive future-frame tokenizer (SPEC §5), which
+    encodes each frame after a window's first given that first frame (4 stages = 16x: 16
+    tokens a 64 x 64 frame); empty = every frame takes the frame tokenizer's tokens."""
+    future_levels: tuple[int, ...] = (7, 5, 5, 5, 5)
+    """FSQ levels of the future-frame tokenizer (at most the frame tokenizer's codebook)."""
+    future_steps: int = 1000
+    """Optimiser steps of the future-frame tokenizer."""
 
     def __post_init__(self) -> None:
-        _positive(self, "tokenizer", "steps", "batch_size", "eval_frames", "blocks_per_stage")
+        _positive(
+            self,
+            "tokenizer",
+            "steps",
+            "batch_size",
+            "eval_frames",
+            "blocks_per_stage",
+            "future_steps",
+        )
+        if any(int(c) <= 0 for c in self.future_channels):
+            raise ConfigError(
+                f"tokenizer.future_channels must be positive widths, got {self.future_channels}"
+            )
         _choice(self, "tokenizer", "perceptual_net", ("vgg", "alex"))
         if not self.channels or any(int(c) <= 0 for c in self.channels):
             raise ConfigError(f"tokenizer.channels must be positive widths, got {self.channels}")

@@ -146,7 +146,7 @@ def load_video_world_model(run: str | Path, checkpoint: str = "best"):
         raise ValueError(f"{run}: a {config.data.domain} run is not a video world model")
     model = load_world_model(checkpoint_path(run, checkpoint) / "model").to(config.device)
     tokenizer = VideoTokenizer.load(run / "tokenizer")
-    tokenizer.autoencoder.to(config.device)
+    tokenizer.to(config.device)
     return model.eval(), tokenizer, config
 
 

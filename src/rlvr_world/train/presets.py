@@ -64,7 +64,8 @@ PRESETS: dict[str, dict] = {
         "progress": False,
     },
     # The video world model on a CPU: 64 x 64 frames, 64 tokens a frame, single-step
-    # prediction (4 context frames); `video.mode=multi` for the interactive rollout.
+    # prediction (4 context frames); `video.mode=multi` for the interactive rollout, where the
+    # frames after a window's first take 16 tokens each (the compressive future tokenizer).
     "robot-tiny": {
         "data": {"domain": "robot"},
         "video": {
@@ -73,7 +74,13 @@ PRESETS: dict[str, dict] = {
             "test_episodes_per_task": 4,
             "reward_lpips_net": "alex",
         },
-        "tokenizer": {"steps": 1200, "eval_every": 400, "eval_frames": 128},
+        "tokenizer": {
+            "steps": 1200,
+            "eval_every": 400,
+            "eval_frames": 128,
+            "future_channels": [32, 64, 96, 128],
+            "future_steps": 1000,
+        },
         "model": {"hidden_size": 128, "num_layers": 4, "num_heads": 4, "intermediate_size": 384},
         "mle": {
             "steps": 800,
@@ -120,6 +127,9 @@ PRESETS: dict[str, dict] = {
             "tokenizer": {
                 "levels": [5, 3],
                 "channels": [8, 8, 8],
+                "future_levels": [5, 3],
+                "future_channels": [8, 8, 8, 8],
+                "future_steps": 3,
                 "steps": 3,
                 "batch_size": 4,
                 "eval_every": 0,
@@ -131,12 +141,19 @@ PRESETS: dict[str, dict] = {
     ),
     # The paper's video settings (SPEC §2, §5): G=16, lr 5e-5, 128 questions / 32 per
     # mini-batch, dual-clip 3, no entropy bonus, ~150 steps; meant for a GPU and real RT-1
-    # episodes (`video.data_path`). 128 x 128 frames at 16x downsampling: 64 tokens a frame.
+    # episodes (`video.data_path`). 128 x 128 frames at 16x downsampling: 64 tokens a frame;
+    # multi-step future frames at 32x: 16 tokens.
     "robot-paper": {
         "device": "cuda",
         "data": {"domain": "robot"},
         "video": {"frame_size": 128, "train_episodes_per_task": 1000, "test_episodes_per_task": 50},
-        "tokenizer": {"channels": [64, 128, 256, 256], "steps": 50000, "batch_size": 64},
+        "tokenizer": {
+            "channels": [64, 128, 256, 256],
+            "future_channels": [64, 128, 256, 256, 256],
+            "steps": 50000,
+            "future_steps": 50000,
+            "batch_size": 64,
+        },
         "model": {
             "hidden_size": 768,
             "num_layers": 12,
@@ -310,8 +327,11 @@ PRESETS["web-paper"] = {
 
 # `rlvr-world bench robot`: robot-tiny, held-out evaluations during training on fewer examples
 # (each costs a sampled rollout and VGG LPIPS per frame), no progress bars.
+# The future-frame tokenizer gets 600 steps (held-out LPIPS ~0.05; 1000 steps: ~0.04) to keep
+# the whole benchmark within its 40 minutes.
 PRESETS["robot-bench"] = merge(
-    PRESETS["robot-tiny"], {"eval": {"max_examples": 32}, "progress": False}
+    PRESETS["robot-tiny"],
+    {"tokenizer": {"future_steps": 600}, "eval": {"max_examples": 32}, "progress": False},
 )
 # `rlvr-world bench policy-eval`: a multi-step world model from scratch for the three tasks the
 # policies are evaluated on, with 4x the training episodes of robot-tiny (imagining 24 steps
@@ -328,6 +348,7 @@ PRESETS["robot-policy-eval"] = merge(
             "test_episodes_per_task": 4,
             "policy_noise": [0.0, 0.3, 0.6, 1.0],
         },
+        "tokenizer": {"future_steps": 1000},
         "mle": {"eval_every": 400, "save_every": 400},
         "rlvr": {"steps": 40, "questions_per_step": 4, "mini_batch_size": 4},
     },

@@ -2,11 +2,17 @@
 
 Layout of the ids (SPEC §5: action bins come after the visual codes):
 
-    [0, C)                      visual codes of the frame autoencoder (C = 4375 by default)
+    [0, C)                      visual codes (C = 4375 by default)
     [C, C + D * bins)           action bins, dimension d at C + d * bins
     C + D * bins + 0, 1, 2      PAD, BOS, EOS
 
-Legend: T frames, H x W pixels, K tokens a frame, D action dimensions.
+A tokenizer may also hold a `FutureAutoencoder` (the compressive tokenizer of multi-step
+prediction): a context frame then takes K tokens (`encode_frames`) and each frame after it Kf
+tokens encoded given it (`encode_future` / `decode_future`). Both sets of codes share the ids
+[0, C); where a token sits in the sequence says which autoencoder it belongs to. Without one,
+`encode_future` / `decode_future` are `encode_frames` / `decode_frames`.
+
+Legend: T frames, H x W pixels, K tokens a frame, Kf tokens a future frame, D action dimensions.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 import torch
 
 from rlvr_world.video.actions import ActionBinner
-from rlvr_world.video.autoencoder import FrameAutoencoder, frames_to_float
+from rlvr_world.video.autoencoder import FrameAutoencoder, FutureAutoencoder, frames_to_float
 
 
 class VideoTokenizer:
@@ -28,10 +34,18 @@ class VideoTokenizer:
     [0, 1]); the batched `encode_frames` / `decode_frames` / `encode_actions` are what tasks use.
     """
 
-    def __init__(self, autoencoder: FrameAutoencoder, actions: ActionBinner) -> None:
+    def __init__(
+        self,
+        autoencoder: FrameAutoencoder,
+        actions: ActionBinner,
+        future: FutureAutoencoder | None = None,
+    ) -> None:
         self.autoencoder = autoencoder.eval()
         self.actions = actions
+        self.future = None
         self.codebook_size = autoencoder.codebook_size
+        if future is not None:
+            self.set_future(future)
         self.action_offset = self.codebook_size
         self.pad_id = self.action_offset + actions.vocab_size
         self.bos_id = self.pad_id + 1
@@ -41,9 +55,36 @@ class VideoTokenizer:
     def vocab_size(self) -> int:
         return self.eos_id + 1
 
+    def set_future(self, future: FutureAutoencoder) -> None:
+        """Attach a compressive future-frame tokenizer (its codes must fit the visual ids)."""
+        if future.codebook_size > self.codebook_size:
+            raise ValueError(
+                f"the future tokenizer's {future.codebook_size} codes exceed the frame "
+                f"tokenizer's {self.codebook_size}: the ids are shared"
+            )
+        if future.config.frame_size != self.frame_size:
+            raise ValueError(
+                f"the future tokenizer takes {future.config.frame_size} px frames, the frame "
+                f"tokenizer {self.frame_size} px"
+            )
+        self.future = future.eval()
+
+    def to(self, device) -> VideoTokenizer:
+        self.autoencoder.to(device)
+        if self.future is not None:
+            self.future.to(device)
+        return self
+
     @property
     def tokens_per_frame(self) -> int:
         return self.autoencoder.config.tokens_per_frame
+
+    @property
+    def tokens_per_future_frame(self) -> int:
+        """Tokens a frame after a context frame takes (Kf; K without a future tokenizer)."""
+        if self.future is None:
+            return self.tokens_per_frame
+        return self.future.config.tokens_per_frame
 
     @property
     def action_tokens(self) -> int:
@@ -92,6 +133,68 @@ class VideoTokenizer:
         size = self.frame_size
         return torch.cat(out) if out else torch.zeros((0, 3, size, size))
 
+    def encode_future(
+        self, frames: np.ndarray, contexts: np.ndarray, batch_size: int = 64
+    ) -> np.ndarray:
+        """uint8 [T, H, W, 3] frames, each after its context frame (uint8 [T, H, W, 3], or one
+        [H, W, 3] for all) -> int64 [T, Kf] codes."""
+        if self.future is None:
+            return self.encode_frames(frames, batch_size)
+        frames = np.asarray(frames)
+        contexts = self._contexts(len(frames), contexts)
+        device = next(self.future.parameters()).device
+        out = [
+            self.future.encode(
+                frames_to_float(frames[i : i + batch_size]).to(device),
+                frames_to_float(contexts[i : i + batch_size]).to(device),
+            )
+            .flatten(1)
+            .cpu()
+            for i in range(0, len(frames), batch_size)
+        ]
+        if not out:
+            return np.zeros((0, self.tokens_per_future_frame), np.int64)
+        return torch.cat(out).numpy()
+
+    def decode_future(
+        self, ids: np.ndarray | torch.Tensor, contexts: np.ndarray, batch_size: int = 64
+    ) -> torch.Tensor:
+        """[T, Kf] ids of frames after the context frames `contexts` (uint8 [T, H, W, 3], or one
+        [H, W, 3]) -> float [T, 3, H, W] in [0, 1] (ids clipped into the codes, as
+        `decode_frames`)."""
+        if self.future is None:
+            return self.decode_frames(ids, batch_size)
+        ids = torch.as_tensor(np.asarray(ids), dtype=torch.long)
+        k = self.tokens_per_future_frame
+        if ids.dim() != 2 or ids.shape[1] != k:
+            raise ValueError(f"ids must be [T, {k}], got {tuple(ids.shape)}")
+        contexts = self._contexts(len(ids), contexts)
+        grid = self.future.config.grid
+        device = next(self.future.parameters()).device
+        codes = ids.clamp(0, self.future.codebook_size - 1).view(-1, grid, grid)
+        out = [
+            self.future.decode(
+                codes[i : i + batch_size].to(device),
+                frames_to_float(contexts[i : i + batch_size]).to(device),
+            ).cpu()
+            for i in range(0, len(codes), batch_size)
+        ]
+        size = self.frame_size
+        return torch.cat(out) if out else torch.zeros((0, 3, size, size))
+
+    def _contexts(self, count: int, contexts: np.ndarray) -> np.ndarray:
+        """One context frame per frame: uint8 [count, H, W, 3] (one [H, W, 3] is repeated)."""
+        contexts = np.asarray(contexts)
+        size = self.frame_size
+        if contexts.ndim == 3:
+            contexts = np.repeat(contexts[None], count, axis=0)
+        if contexts.shape != (count, size, size, 3):
+            raise ValueError(
+                f"contexts must be [{count}, {size}, {size}, 3] uint8 (or one frame), "
+                f"got {tuple(contexts.shape)}"
+            )
+        return np.ascontiguousarray(contexts)
+
     def encode_actions(self, actions: np.ndarray) -> np.ndarray:
         """float [T, D] -> int64 [T, D] action token ids."""
         return self.actions.tokens(actions, self.action_offset)
@@ -112,8 +215,13 @@ class VideoTokenizer:
         folder = Path(folder)
         self.autoencoder.save(folder)
         self.actions.save(folder / "action_bins.json")
+        if self.future is not None:
+            self.future.save(folder)
 
     @classmethod
     def load(cls, folder: str | Path) -> VideoTokenizer:
         folder = Path(folder)
-        return cls(FrameAutoencoder.load(folder), ActionBinner.load(folder / "action_bins.json"))
+        future = FutureAutoencoder.load(folder) if FutureAutoencoder.exists(folder) else None
+        return cls(
+            FrameAutoencoder.load(folder), ActionBinner.load(folder / "action_bins.json"), future
+        )

@@ -128,3 +128,39 @@ def test_action_probe_measures_against_the_true_moves(model, tokenizer):
     assert 0.05 <= probe["true_spread"] <= (2 * 0.1 + 4 * 0.05 * 2**0.5) / 6 + 1e-9
     for key in ("error", "spread"):
         assert probe[key] is None or probe[key] >= 0.0
+
+
+def test_future_tokenizer_chunks_start_from_the_decoded_frame(
+    model, future_tokenizer, episodes, monkeypatch
+):
+    tok = future_tokenizer
+    calls = _spy(monkeypatch)
+    policy = Scripted(ACTIONS)
+    first = episodes[0]["image"][0]
+    (episode,) = imagine(model, tok, [("push", policy, (1, 2), first)], max_steps=4, chunk=2)
+    kf, d = tok.tokens_per_future_frame, tok.action_tokens
+    assert len(episode.frames) == 5 and [n for _, n, _ in calls] == [2, 2]
+    actions = lambda i: tok.encode_actions(policy.chosen[i][None])[0].tolist()  # noqa: E731
+    questions, _, samples = calls[0]
+    assert questions[0] == tok.encode_frames(first[None])[0].tolist() + actions(0)
+    response = samples.response_ids[0].tolist()
+    spans = torch.tensor([response[:kf], response[kf + d : 2 * kf + d]])
+    # frames after the chunk's first are decoded given it, and the policy sees them
+    decoded = float_to_frames(tok.decode_future(spans, first)).numpy()
+    assert np.array_equal(policy.seen[1], decoded[0]) and np.array_equal(policy.seen[2], decoded[1])
+    assert np.array_equal(episode.frames[1:3], decoded)
+    # chunk 2 starts from the frame tokenizer's tokens of chunk 1's last decoded frame, and
+    # decodes its frames given that frame
+    assert calls[1][0][0] == tok.encode_frames(decoded[1:2])[0].tolist() + actions(2)
+    second = calls[1][2].response_ids[0].tolist()
+    span = torch.tensor([second[:kf]])
+    assert np.array_equal(
+        episode.frames[3], float_to_frames(tok.decode_future(span, decoded[1])).numpy()[0]
+    )
+
+
+def test_action_probe_with_a_future_tokenizer(model, future_tokenizer):
+    from rlvr_world.domains.robot.policy_eval import action_probe
+
+    probe = action_probe(model, future_tokenizer, "push", [0, 1], size=32)
+    assert probe["starts"] == 2 and 0.03 <= probe["static_error"] <= 0.05 + 1e-9

@@ -123,3 +123,45 @@ def test_train_metrics_are_cheap_terms_and_reward_net_is_separate(episodes, toke
     assert task.reward_lpips_net == "alex" and task.lpips_net == "vgg"
     rewards = task.reward("mae_lpips")(truth, [e.reference for e in examples], [])
     assert rewards == pytest.approx([0.0, 0.0], abs=1e-6)
+
+
+def test_multi_step_examples_with_a_future_tokenizer(episodes, future_tokenizer):
+    tok = future_tokenizer
+    task = make_task(episodes, tok, "multi", rollout_frames=4, stride=2)
+    k, kf, d = tok.tokens_per_frame, tok.tokens_per_future_frame, tok.action_tokens
+    assert (k, kf, task.span_length) == (16, 4, 4)
+    images = episodes[0]["image"]
+    action_ids = tok.encode_actions(episodes[0]["action"])
+    second = task.examples("train")[1]  # the window starting at step 2
+    # the question keeps the first frame's full tokens; the later frames take Kf tokens each,
+    # encoded given that first frame
+    assert second.question_ids == [
+        int(i) for i in (*tok.encode_frames(images[2:3])[0], *action_ids[2])
+    ]
+    future = tok.encode_future(images[3:6], images[2])
+    expected = [*future[0], *action_ids[3], *future[1], *action_ids[4], *future[2]]
+    assert second.response_ids == [int(i) for i in expected]
+    assert second.loss_mask == [1] * kf + [0] * d + [1] * kf + [0] * d + [1] * kf
+    # decoding needs the example's first frame, and uses it
+    decoded = task.decode(second.response_ids, second.context)
+    assert np.array_equal(decoded["tokens"], future)
+    want = tok.decode_future(future, images[2])
+    assert torch.equal(decoded["frames"], want)
+    assert not torch.equal(want, tok.decode_future(future, images[0]))
+    with pytest.raises(ValueError, match="context"):
+        task.decode(second.response_ids)
+
+
+def test_generate_and_score_with_a_future_tokenizer(episodes, future_tokenizer):
+    task = make_task(episodes, future_tokenizer, "multi", rollout_frames=3)
+    config = ModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64)
+    ids = (future_tokenizer.vocab_size, future_tokenizer.pad_id)
+    model = build_llama(config, *ids, future_tokenizer.bos_id, future_tokenizer.eos_id).eval()
+    examples = task.examples("train")[:2]
+    samples = task.generate(model, examples, SamplingConfig(temperature=1.0, top_k=5))
+    kf, d = future_tokenizer.tokens_per_future_frame, future_tokenizer.action_tokens
+    assert samples.response_ids.shape[1] == 2 * kf + d
+    predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), examples)]
+    assert predictions[0]["frames"].shape == (2, 3, SIZE, SIZE)
+    scores = task.score(predictions, examples)
+    assert all(0.0 <= s["mae"] <= 1.0 and np.isfinite(s["reward"]) for s in scores)

@@ -16,7 +16,8 @@ Policies act on pixels (`POLICIES`): the scripted expert reading frames (`PixelE
 noise 0, 0.3 and 0.6, and uniform random motion: low to high true success on push, lift and
 place.
 
-Legend: E episodes, T steps, K tokens a frame, D action dimensions.
+Legend: E episodes, T steps, K tokens a frame (Kf a frame after a chunk's first, with a future-frame
+tokenizer), D action dimensions.
 """
 
 from __future__ import annotations
@@ -173,9 +174,10 @@ def action_probe(
     when the action is ignored; the true moves: `true_spread`), "true_spread", "starts"}.
     Starts where the gripper is not seen in a frame count only where it is."""
     simulator = TabletopSimulator(task, num_objects=num_objects, size=size)
-    questions, truths, firsts = [], [], []
+    questions, truths, firsts, starts = [], [], [], []
     for simulator_seed in simulator_seeds:
         frame, _ = simulator.reset(seed=simulator_seed)
+        starts.append(frame)
         state = simulator.state()
         codes = tokenizer.encode_frames(frame[None])[0].tolist()
         firsts.append(state["gripper"]["position"])
@@ -185,7 +187,7 @@ def action_probe(
             truths.append(simulator.state()["gripper"]["position"])
             action = np.array([[dx, dy, 0.0, 0.0]], dtype=np.float32)
             questions.append(codes + tokenizer.encode_actions(action)[0].tolist())
-    k = tokenizer.tokens_per_frame
+    k = tokenizer.tokens_per_future_frame
     config = SamplingConfig(max_new_tokens=k, temperature=0.0)
     samples = sample(
         model,
@@ -195,7 +197,9 @@ def action_probe(
         pad_id=tokenizer.pad_id,
         allowed_ids=tokenizer.visual_ids,
     )
-    frames = float_to_frames(tokenizer.decode_frames(samples.response_ids[:, :k])).numpy()
+    contexts = np.repeat(np.stack(starts), len(MOVES), axis=0)
+    frames = tokenizer.decode_future(samples.response_ids[:, :k], contexts)
+    frames = float_to_frames(frames).numpy()
     seen = [perceive(frame, num_objects).gripper for frame in frames]
     errors, static, spreads, true_spreads = [], [], [], []
     moves = len(MOVES)
@@ -290,13 +294,14 @@ def imagine(
 
 
 def _imagine_batch(model, tokenizer, rows, max_steps, chunk, sampling, generator) -> None:
-    k = tokenizer.tokens_per_frame
+    k = tokenizer.tokens_per_future_frame
 
-    def decode(spans: torch.Tensor) -> np.ndarray:  # [n, K] codes -> uint8 [n, H, W, 3]
-        return float_to_frames(tokenizer.decode_frames(spans.cpu())).numpy()
+    def decode(spans: torch.Tensor, contexts: list[np.ndarray]) -> np.ndarray:
+        """[n, Kf] codes after the chunks' context frames -> uint8 [n, H, W, 3]."""
+        return float_to_frames(tokenizer.decode_future(spans.cpu(), np.stack(contexts))).numpy()
 
-    last = tokenizer.encode_frames(np.stack([row.frames[0] for row in rows]))  # [E, K]
-    last = [list(map(int, ids)) for ids in last]
+    contexts = [row.frames[0] for row in rows]  # each row's chunk starts from this frame
+    last = [list(map(int, ids)) for ids in tokenizer.encode_frames(np.stack(contexts))]  # [E, K]
     pending = [row.act(row.frames[0]) for row in rows]
     steps = 0
     while steps < max_steps:
@@ -309,12 +314,11 @@ def _imagine_batch(model, tokenizer, rows, max_steps, chunk, sampling, generator
         ]
 
         def insert(step: int, active: torch.Tensor, span: torch.Tensor, running=running):
-            frames = decode(span)
+            indices = [running[local] for local in active.tolist()]
+            frames = decode(span, [contexts[i] for i in indices])
             tokens, stop = [], []
-            for j, local in enumerate(active.tolist()):
-                i = running[local]
+            for j, i in enumerate(indices):
                 rows[i].frames.append(frames[j])
-                last[i] = span[j].tolist()
                 action = rows[i].act(frames[j])
                 pending[i] = action
                 tokens.append(tokenizer.encode_actions(action[None])[0])
@@ -333,19 +337,25 @@ def _imagine_batch(model, tokenizer, rows, max_steps, chunk, sampling, generator
             generator=generator,
         )
         steps += spans
-        # each row still running ends its response with the chunk's last span
-        ending = [local for local, i in enumerate(running) if not rows[i].done]
+        # each row still running ends its response with the chunk's last span, and the next
+        # chunk starts from that frame: its sampled tokens, or (future tokenizer) the frame
+        # tokenizer's tokens of the decoded frame
+        ending = [i for i in running if not rows[i].done]
         if ending:
             tails = []
-            for local in ending:
+            for i in ending:
+                local = running.index(i)
                 length = int(samples.response_mask[local].sum())
                 tails.append(samples.response_ids[local, length - k : length])
             tails = torch.stack(tails)
-            frames = decode(tails)
-            for j, local in enumerate(ending):
-                i = running[local]
+            frames = decode(tails, [contexts[i] for i in ending])
+            if tokenizer.future is None:
+                starts = tails.tolist()
+            else:
+                starts = tokenizer.encode_frames(frames).tolist()
+            for j, i in enumerate(ending):
                 rows[i].frames.append(frames[j])
-                last[i] = tails[j].tolist()
+                contexts[i], last[i] = frames[j], starts[j]
                 if steps < max_steps:
                     pending[i] = rows[i].act(frames[j])
                 else:

@@ -1,7 +1,8 @@
 """Build the robot task of a run: episodes (simulated or loaded), frame tokenizer, examples.
 
 A run folder holds `data/{train,valid,test}/episode_*.npz` and `tokenizer/` (the FSQ
-autoencoder and the action bins). A run started from another (`init_dir`) copies both; a new
+autoencoder, the action bins and, for multi-step runs that use one, the future-frame
+autoencoder). A run started from another (`init_dir`) copies both; a new
 run simulates (or loads `video.data_path`) and trains the tokenizer, unless
 `video.tokenizer_path` names one to copy.
 """
@@ -19,8 +20,9 @@ from rlvr_world.domains.robot.data import load_episodes, save_episodes
 from rlvr_world.domains.robot.policies import collect_episodes, make_policy
 from rlvr_world.domains.robot.sim import TASKS
 from rlvr_world.domains.robot.task import RobotTask
+from rlvr_world.video.autoencoder import FrameAutoencoder
 from rlvr_world.video.tokenizer import VideoTokenizer
-from rlvr_world.video.training import train_frame_tokenizer
+from rlvr_world.video.training import train_frame_tokenizer, train_future_tokenizer
 
 SPLITS = ("train", "valid", "test")
 # Each split's episodes come from their own seeds, so no episode is shared between splits.
@@ -86,28 +88,57 @@ def prepare_tokenizer(
 ) -> VideoTokenizer:
     """The run's frame tokenizer, always kept in `run_dir/tokenizer`: copied from `init_dir`'s,
     reused from this run folder (resume) or `video.tokenizer_path`, else trained here on the
-    training frames (reconstruction figures on validation frames -> `tokenizer/eval.json`)."""
+    training frames (reconstruction figures on validation frames -> `tokenizer/eval.json`).
+    A multi-step run with `tokenizer.future_channels` also needs the future-frame tokenizer:
+    trained here when the tokenizer it got has none (figures -> eval.json's "future")."""
     folder = run_dir / "tokenizer"
     sources = [init_dir / "tokenizer" if init_dir is not None else None, folder]
     sources.append(Path(config.video.tokenizer_path) if config.video.tokenizer_path else None)
+    tokenizer = None
     for source in sources:
-        if source is not None and (source / "autoencoder.json").exists():
+        if source is not None and FrameAutoencoder.exists(source):
             if source != folder:  # with its eval.json, so later runs and reports see it
                 shutil.copytree(source, folder, dirs_exist_ok=True)
-            return VideoTokenizer.load(folder)
-    tokenizer, figures = train_frame_tokenizer(
-        _frames(splits["train"]),
-        _frames(splits["valid"] or splits["test"]),
-        [np.asarray(e["action"]) for e in splits["train"]],
-        config.tokenizer,
-        frame_size=config.video.frame_size,
-        seed=config.seed,
-        log=log,
-        progress=config.progress,
-    )
-    tokenizer.save(folder)
-    (folder / "eval.json").write_text(json.dumps(figures, indent=2))
+            tokenizer = VideoTokenizer.load(folder)
+            break
+    if tokenizer is None:
+        tokenizer, figures = train_frame_tokenizer(
+            _frames(splits["train"]),
+            _frames(splits["valid"] or splits["test"]),
+            [np.asarray(e["action"]) for e in splits["train"]],
+            config.tokenizer,
+            frame_size=config.video.frame_size,
+            seed=config.seed,
+            log=log,
+            progress=config.progress,
+        )
+        tokenizer.save(folder)
+        (folder / "eval.json").write_text(json.dumps(figures, indent=2))
+    if (
+        config.video.mode == "multi"
+        and config.tokenizer.future_channels
+        and tokenizer.future is None
+    ):
+        future, figures = train_future_tokenizer(
+            [np.asarray(e["image"]) for e in splits["train"]],
+            [np.asarray(e["image"]) for e in splits["valid"] or splits["test"]],
+            config.tokenizer,
+            frame_size=config.video.frame_size,
+            horizon=config.video.rollout_frames,
+            seed=config.seed,
+            log=None if log is None else lambda step, m: log(step, _prefixed("future_", m)),
+            progress=config.progress,
+        )
+        tokenizer.set_future(future)
+        future.save(folder)
+        path = folder / "eval.json"
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**saved, "future": figures}, indent=2))
     return tokenizer
+
+
+def _prefixed(prefix: str, metrics: dict) -> dict:
+    return {f"{prefix}{k}": v for k, v in metrics.items()}
 
 
 def prepare_episodes(config, run_dir: Path, init_dir: Path | None = None) -> dict[str, list]:

@@ -4,12 +4,15 @@ Two setups (SPEC §5), for frame tokens f (K ids each) and action tokens a (D id
 
 - single-step: question = [f_1 a_1][f_2 a_2][f_3 a_3][f_4 a_4] BOS, response = f_5;
 - multi-step:  question = [f_1 a_1], response = f_2 [a_2] f_3 [a_3] ... f_R, generated span by
-  span with the true actions inserted (`core.rollout`); action tokens carry no loss.
+  span with the true actions inserted (`core.rollout`); action tokens carry no loss. With a
+  future-frame tokenizer (SPEC §5's compressive tokenizer) f_2 ... f_R take its Kf tokens each,
+  encoded given f_1, and are decoded given the true f_1.
 
 Predictions are decoded frames; references are the *true* frames (not their reconstructions),
 so the tokenizer's own error counts against every model alike.
 
-Legend: F predicted frames of an example, K tokens a frame, D action dimensions, R rollout.
+Legend: F predicted frames of an example, K tokens a frame (Kf a predicted multi-step frame), D
+action dimensions, R rollout.
 """
 
 from __future__ import annotations
@@ -79,6 +82,12 @@ class RobotTask:
     def predicted_frames(self) -> int:
         return 1 if self.mode == "single" else self.rollout_frames - 1
 
+    @property
+    def span_length(self) -> int:
+        """Tokens of a predicted frame: K (single-step), Kf (multi-step)."""
+        tok = self.tokenizer
+        return tok.tokens_per_frame if self.mode == "single" else tok.tokens_per_future_frame
+
     def encode(self, episodes: Sequence[Mapping[str, Any]], split: str = "") -> list[Example]:
         tok = self.tokenizer
         window = self.context_frames + 1 if self.mode == "single" else self.rollout_frames
@@ -87,7 +96,10 @@ class RobotTask:
             frames = np.asarray(episode["image"])
             frame_ids = tok.encode_frames(frames).tolist()  # [T, K]
             action_ids = tok.encode_actions(np.asarray(episode["action"])).tolist()  # [T, D]
-            for start in range(0, len(frames) - window + 1, self.stride):
+            starts = range(0, len(frames) - window + 1, self.stride)
+            if self.mode == "multi":
+                future_ids = self._future_ids(frames, frame_ids, starts)
+            for start in starts:
                 context = {
                     "id": f"{split}/{number}/{start}",
                     "split": str(episode.get("task", "robot")),
@@ -110,10 +122,11 @@ class RobotTask:
                     continue
                 last = start + self.rollout_frames
                 inserts = action_ids[start + 1 : last - 1]  # the true actions between frames
-                response, mask = list(frame_ids[start + 1]), [1] * tok.tokens_per_frame
-                for t in range(start + 2, last):
-                    response += inserts[t - start - 2] + frame_ids[t]
-                    mask += [0] * tok.action_tokens + [1] * tok.tokens_per_frame
+                future = future_ids[start]  # [R - 1, Kf]
+                response, mask = list(future[0]), [1] * self.span_length
+                for t in range(1, self.rollout_frames - 1):
+                    response += inserts[t - 1] + future[t]
+                    mask += [0] * tok.action_tokens + [1] * self.span_length
                 examples.append(
                     Example(
                         question_ids=frame_ids[start] + action_ids[start],
@@ -124,6 +137,17 @@ class RobotTask:
                     )
                 )
         return examples
+
+    def _future_ids(self, frames: np.ndarray, frame_ids: list, starts: range) -> dict:
+        """start -> the ids of frames start+1 .. start+R-1 of its window ([R - 1, Kf] lists):
+        the frame tokenizer's, or the future tokenizer's given the window's first frame."""
+        r = self.rollout_frames
+        if self.tokenizer.future is None:
+            return {s: frame_ids[s + 1 : s + r] for s in starts}
+        targets = [t for s in starts for t in range(s + 1, s + r)]
+        contexts = [s for s in starts for _ in range(1, r)]
+        ids = self.tokenizer.encode_future(frames[targets], frames[contexts]).tolist()
+        return {s: ids[i * (r - 1) : (i + 1) * (r - 1)] for i, s in enumerate(starts)}
 
     def examples(self, split: str) -> list[Example]:
         if split not in self._examples:
@@ -167,7 +191,7 @@ class RobotTask:
             model,
             questions,
             config,
-            span_length=tok.tokens_per_frame,
+            span_length=self.span_length,
             num_spans=self.predicted_frames,
             insert=inserts_from_lists([e.context["actions"] for e in examples], group_size),
             pad_id=tok.pad_id,
@@ -182,7 +206,8 @@ class RobotTask:
         """Response ids -> [F, K] frame tokens (inserted actions dropped; a short response is
         padded with code 0, so decoding never fails)."""
         tok = self.tokenizer
-        k, stride = tok.tokens_per_frame, tok.tokens_per_frame + tok.action_tokens
+        k = self.span_length
+        stride = k + tok.action_tokens
         ids = list(response_ids)
         rows = []
         for f in range(self.predicted_frames):
@@ -191,9 +216,20 @@ class RobotTask:
         return np.asarray(rows, dtype=np.int64)
 
     def decode(self, response_ids: Sequence[int], context: Mapping[str, Any] | None = None) -> dict:
-        """-> {"frames": float [F, 3, H, W] in [0, 1], "tokens": int64 [F, K]}."""
+        """-> {"frames": float [F, 3, H, W] in [0, 1], "tokens": int64 [F, K]}. Multi-step
+        frames of a future tokenizer are decoded given the example's first frame (`context`:
+        the example's context)."""
         tokens = self.frame_tokens(response_ids)
+        if self.mode == "multi" and self.tokenizer.future is not None:
+            if context is None or "episode" not in context:
+                raise ValueError("decoding future-frame tokens needs the example's context")
+            first = self._first_frame(context)
+            return {"frames": self.tokenizer.decode_future(tokens, first), "tokens": tokens}
         return {"frames": self.tokenizer.decode_frames(tokens), "tokens": tokens}
+
+    def _first_frame(self, context: Mapping[str, Any]) -> np.ndarray:
+        split, number = context["episode"]
+        return np.asarray(self.episodes[split][number]["image"][context["start"]])
 
     def describe(self, prediction: Mapping[str, Any]) -> dict:
         """A prediction as plain data (for `samples.jsonl`): its frame tokens."""
