@@ -329,6 +329,9 @@ class TokenizerConfig:
     """FSQ levels of the future-frame tokenizer (at most the frame tokenizer's codebook)."""
     future_steps: int = 1000
     """Optimiser steps of the future-frame tokenizer."""
+    future_lr: float = 5e-4
+    """Peak learning rate of the future-frame tokenizer (at 2e-3 it can diverge in its first
+    100 steps)."""
 
     def __post_init__(self) -> None:
         _positive(
@@ -339,6 +342,7 @@ class TokenizerConfig:
             "eval_frames",
             "blocks_per_stage",
             "future_steps",
+            "future_lr",
         )
         if any(int(c) <= 0 for c in self.future_channels):
             raise ConfigError(

@@ -56,17 +56,18 @@ def _fit(
     draw,
     cfg,
     steps: int,
+    lr: float,
     evaluate,
     log=None,
     progress: bool = True,
     desc: str = "tokenizer",
 ) -> dict:
     """The training loop both autoencoders share: `draw()` -> (model inputs, target frames),
-    L1 + `cfg.perceptual_weight` * LPIPS, AdamW with warmup and cosine decay to 10%;
+    L1 + `cfg.perceptual_weight` * LPIPS, AdamW (peak `lr`) with warmup and cosine decay to 10%;
     `evaluate()` -> held-out figures (every `cfg.eval_every` steps and at the end).
     -> the final held-out figures with "steps" and "seconds"."""
     perceptual = lpips_network(cfg.perceptual_net) if cfg.perceptual_weight > 0 else None
-    optimizer = torch.optim.AdamW(autoencoder.parameters(), lr=cfg.lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(autoencoder.parameters(), lr=lr, weight_decay=0.0)
     warmup = max(1, min(100, steps // 10))
 
     def schedule(step: int) -> float:
@@ -148,6 +149,7 @@ def train_frame_tokenizer(
         draw,
         cfg,
         cfg.steps,
+        cfg.lr,
         lambda: reconstruction_metrics(autoencoder, held_out),
         log=log,
         progress=progress,
@@ -208,8 +210,8 @@ def train_future_tokenizer(
     progress: bool = True,
 ) -> tuple[FutureAutoencoder, dict]:
     """Fit the compressive future-frame tokenizer (`cfg.future_channels`, `cfg.future_levels`,
-    `cfg.future_steps`) on (context, future) pairs of the training episodes' frames, each future
-    frame 1..horizon-1 steps after its context.
+    `cfg.future_steps`, `cfg.future_lr`) on (context, future) pairs of the training episodes'
+    frames, each future frame 1..horizon-1 steps after its context.
 
     -> (autoencoder, {"psnr", "ssim", "lpips", "steps", "seconds", "frames"} on pairs of
     `valid_episodes`)."""
@@ -237,6 +239,7 @@ def train_future_tokenizer(
         draw,
         cfg,
         cfg.future_steps,
+        cfg.future_lr,
         lambda: future_metrics(future, *held_out),
         log=log,
         progress=progress,
