@@ -51,6 +51,15 @@ def reconstruction_metrics(
     return {k: float(values[k].mean()) for k in ("psnr", "ssim", "lpips")}
 
 
+def _shape(levels, channels, cfg, frame_size: int) -> AutoencoderConfig:
+    return AutoencoderConfig(
+        levels=tuple(levels),
+        channels=tuple(channels),
+        blocks_per_stage=cfg.blocks_per_stage,
+        frame_size=frame_size,
+    )
+
+
 def _fit(
     autoencoder: torch.nn.Module,
     draw,
@@ -130,14 +139,7 @@ def train_frame_tokenizer(
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    autoencoder = FrameAutoencoder(
-        AutoencoderConfig(
-            levels=tuple(cfg.levels),
-            channels=tuple(cfg.channels),
-            blocks_per_stage=cfg.blocks_per_stage,
-            frame_size=frame_size,
-        )
-    )
+    autoencoder = FrameAutoencoder(_shape(cfg.levels, cfg.channels, cfg, frame_size))
     held_out = valid_frames[: cfg.eval_frames]
 
     def draw():
@@ -217,14 +219,7 @@ def train_future_tokenizer(
     `valid_episodes`)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    future = FutureAutoencoder(
-        AutoencoderConfig(
-            levels=tuple(cfg.future_levels),
-            channels=tuple(cfg.future_channels),
-            blocks_per_stage=cfg.blocks_per_stage,
-            frame_size=frame_size,
-        )
-    )
+    future = FutureAutoencoder(_shape(cfg.future_levels, cfg.future_channels, cfg, frame_size))
     held_out = future_pairs(
         valid_episodes or train_episodes, horizon, np.random.default_rng(seed + 1), cfg.eval_frames
     )

@@ -2,7 +2,7 @@
 
 A run folder holds `data/{train,valid,test}/episode_*.npz` and `tokenizer/` (the FSQ
 autoencoder, the action bins and, for multi-step runs that use one, the future-frame
-autoencoder). A run started from another (`init_dir`) copies both; a new
+autoencoder). A run started from another (`init_dir`) copies the data and the tokenizer; a new
 run simulates (or loads `video.data_path`) and trains the tokenizer, unless
 `video.tokenizer_path` names one to copy.
 """
