@@ -340,14 +340,16 @@ def _imagine_batch(model, tokenizer, rows, max_steps, chunk, sampling, generator
         # each row still running ends its response with the chunk's last span, and the next
         # chunk starts from that frame: its sampled tokens, or (future tokenizer) the frame
         # tokenizer's tokens of the decoded frame
-        ending = [i for i in running if not rows[i].done]
+        ending = [(local, i) for local, i in enumerate(running) if not rows[i].done]
         if ending:
-            tails = []
-            for i in ending:
-                local = running.index(i)
-                length = int(samples.response_mask[local].sum())
-                tails.append(samples.response_ids[local, length - k : length])
-            tails = torch.stack(tails)
+            lengths = [int(n) for n in samples.response_mask.sum(1).tolist()]
+            tails = torch.stack(
+                [
+                    samples.response_ids[local, lengths[local] - k : lengths[local]]
+                    for local, _ in ending
+                ]
+            )
+            ending = [i for _, i in ending]
             frames = decode(tails, [contexts[i] for i in ending])
             if tokenizer.future is None:
                 starts = tails.tolist()

@@ -223,13 +223,14 @@ class RobotTask:
         if self.mode == "multi" and self.tokenizer.future is not None:
             if context is None or "episode" not in context:
                 raise ValueError("decoding future-frame tokens needs the example's context")
-            first = self._first_frame(context)
+            first = np.asarray(self._images(context)[context["start"]])
             return {"frames": self.tokenizer.decode_future(tokens, first), "tokens": tokens}
         return {"frames": self.tokenizer.decode_frames(tokens), "tokens": tokens}
 
-    def _first_frame(self, context: Mapping[str, Any]) -> np.ndarray:
+    def _images(self, context: Mapping[str, Any]):
+        """The frames of the episode an example was cut from."""
         split, number = context["episode"]
-        return np.asarray(self.episodes[split][number]["image"][context["start"]])
+        return self.episodes[split][number]["image"]
 
     def describe(self, prediction: Mapping[str, Any]) -> dict:
         """A prediction as plain data (for `samples.jsonl`): its frame tokens."""
@@ -237,10 +238,9 @@ class RobotTask:
 
     def context_frames_of(self, example: Example) -> np.ndarray:
         """The true frames the question shows: uint8 [C, H, W, 3]."""
-        split, number = example.context["episode"]
         start = example.context["start"]
         count = self.context_frames if self.mode == "single" else 1
-        return np.asarray(self.episodes[split][number]["image"][start : start + count])
+        return np.asarray(self._images(example.context)[start : start + count])
 
     def save_predictions(self, predictions, examples, path) -> None:
         """Frames for the report: `context` uint8 [N, C, H, W, 3], `target` and `prediction`
