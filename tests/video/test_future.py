@@ -46,8 +46,17 @@ def test_tokenizer_future_api_saves_and_loads(tmp_path):
     assert np.array_equal(
         tokenizer.encode_future(frames, frames[0]), tokenizer.encode_frames(frames)
     )
+    assert tokenizer.tokens_per_context_frame == 16
+    assert np.array_equal(tokenizer.encode_context(frames), tokenizer.encode_frames(frames))
     tokenizer.set_future(future)
     assert tokenizer.tokens_per_future_frame == 4 and tokenizer.vocab_size == 15 + 4 + 3
+    # a context frame: its frame codes, then its future codes given itself
+    assert tokenizer.tokens_per_context_frame == 20
+    own = np.stack([tokenizer.encode_future(f[None], f)[0] for f in frames])
+    assert np.array_equal(
+        tokenizer.encode_context(frames),
+        np.concatenate([tokenizer.encode_frames(frames), own], axis=1),
+    )
     ids = tokenizer.encode_future(frames, frames[0])  # one context for all
     assert ids.shape == (3, 4)
     assert np.array_equal(ids, tokenizer.encode_future(frames, np.stack([frames[0]] * 3)))

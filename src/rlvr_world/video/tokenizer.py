@@ -12,6 +12,12 @@ tokens encoded given it (`encode_future` / `decode_future`). Both sets of codes 
 [0, C); where a token sits in the sequence says which autoencoder it belongs to. Without one,
 `encode_future` / `decode_future` are `encode_frames` / `decode_frames`.
 
+A multi-step question shows its context frame through `encode_context`: its K frame codes and,
+with a future tokenizer, its Kf future codes given itself. The second part puts the context in
+the predicted frames' own code space: where the next frame does not change, its future codes
+mostly repeat these, so the first predicted frame has codes to copy, as each later one has the
+frame before it.
+
 Legend: T frames, H x W pixels, K tokens a frame, Kf tokens a future frame, D action dimensions.
 """
 
@@ -87,6 +93,13 @@ class VideoTokenizer:
         return self.future.config.tokens_per_frame
 
     @property
+    def tokens_per_context_frame(self) -> int:
+        """Tokens `encode_context` gives a frame: K + Kf (K without a future tokenizer)."""
+        if self.future is None:
+            return self.tokens_per_frame
+        return self.tokens_per_frame + self.tokens_per_future_frame
+
+    @property
     def action_tokens(self) -> int:
         """Tokens an action takes (one per dimension)."""
         return self.actions.dimensions
@@ -155,6 +168,14 @@ class VideoTokenizer:
         if not out:
             return np.zeros((0, self.tokens_per_future_frame), np.int64)
         return torch.cat(out).numpy()
+
+    def encode_context(self, frames: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """uint8 [T, H, W, 3] context frames of multi-step questions -> int64 [T, K + Kf]: each
+        frame's codes, then (future tokenizer) its future codes given itself."""
+        ids = self.encode_frames(frames, batch_size)
+        if self.future is None:
+            return ids
+        return np.concatenate([ids, self.encode_future(frames, frames, batch_size)], axis=1)
 
     def decode_future(
         self, ids: np.ndarray | torch.Tensor, contexts: np.ndarray, batch_size: int = 64

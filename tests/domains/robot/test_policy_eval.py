@@ -142,16 +142,18 @@ def test_future_tokenizer_chunks_start_from_the_decoded_frame(
     assert len(episode.frames) == 5 and [n for _, n, _ in calls] == [2, 2]
     actions = lambda i: tok.encode_actions(policy.chosen[i][None])[0].tolist()  # noqa: E731
     questions, _, samples = calls[0]
-    assert questions[0] == tok.encode_frames(first[None])[0].tolist() + actions(0)
+    own = tok.encode_future(first[None], first)[0].tolist()
+    assert questions[0] == tok.encode_frames(first[None])[0].tolist() + own + actions(0)
     response = samples.response_ids[0].tolist()
     spans = torch.tensor([response[:kf], response[kf + d : 2 * kf + d]])
     # frames after the chunk's first are decoded given it, and the policy sees them
     decoded = float_to_frames(tok.decode_future(spans, first)).numpy()
     assert np.array_equal(policy.seen[1], decoded[0]) and np.array_equal(policy.seen[2], decoded[1])
     assert np.array_equal(episode.frames[1:3], decoded)
-    # chunk 2 starts from the frame tokenizer's tokens of chunk 1's last decoded frame, and
-    # decodes its frames given that frame
-    assert calls[1][0][0] == tok.encode_frames(decoded[1:2])[0].tolist() + actions(2)
+    # chunk 2 starts from chunk 1's last decoded frame, shown as every question shows its
+    # context frame, and decodes its frames given that frame
+    assert calls[1][0][0] == tok.encode_context(decoded[1:2])[0].tolist() + actions(2)
+    assert len(calls[1][0][0]) == tok.tokens_per_frame + kf + d
     second = calls[1][2].response_ids[0].tolist()
     span = torch.tensor([second[:kf]])
     assert np.array_equal(

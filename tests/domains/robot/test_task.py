@@ -133,11 +133,13 @@ def test_multi_step_examples_with_a_future_tokenizer(episodes, future_tokenizer)
     images = episodes[0]["image"]
     action_ids = tok.encode_actions(episodes[0]["action"])
     second = task.examples("train")[1]  # the window starting at step 2
-    # the question keeps the first frame's full tokens; the later frames take Kf tokens each,
-    # encoded given that first frame
+    # the question shows the first frame's full tokens, then its future tokens given itself;
+    # the later frames take Kf tokens each, encoded given that first frame
+    own = tok.encode_future(images[2:3], images[2])[0]
     assert second.question_ids == [
-        int(i) for i in (*tok.encode_frames(images[2:3])[0], *action_ids[2])
+        int(i) for i in (*tok.encode_frames(images[2:3])[0], *own, *action_ids[2])
     ]
+    assert len(second.question_ids) == tok.tokens_per_context_frame + d == k + kf + d
     future = tok.encode_future(images[3:6], images[2])
     expected = [*future[0], *action_ids[3], *future[1], *action_ids[4], *future[2]]
     assert second.response_ids == [int(i) for i in expected]

@@ -179,7 +179,7 @@ def action_probe(
         frame, _ = simulator.reset(seed=simulator_seed)
         starts.append(frame)
         state = simulator.state()
-        codes = tokenizer.encode_frames(frame[None])[0].tolist()
+        codes = tokenizer.encode_context(frame[None])[0].tolist()
         firsts.append(state["gripper"]["position"])
         for dx, dy in MOVES:
             simulator.set_state(state)
@@ -301,7 +301,7 @@ def _imagine_batch(model, tokenizer, rows, max_steps, chunk, sampling, generator
         return float_to_frames(tokenizer.decode_future(spans.cpu(), np.stack(contexts))).numpy()
 
     contexts = [row.frames[0] for row in rows]  # each row's chunk starts from this frame
-    last = [list(map(int, ids)) for ids in tokenizer.encode_frames(np.stack(contexts))]  # [E, K]
+    last = tokenizer.encode_context(np.stack(contexts)).tolist()  # [E, K (+ Kf)]
     pending = [row.act(row.frames[0]) for row in rows]
     steps = 0
     while steps < max_steps:
@@ -338,8 +338,8 @@ def _imagine_batch(model, tokenizer, rows, max_steps, chunk, sampling, generator
         )
         steps += spans
         # each row still running ends its response with the chunk's last span, and the next
-        # chunk starts from that frame: its sampled tokens, or (future tokenizer) the frame
-        # tokenizer's tokens of the decoded frame
+        # chunk starts from that frame: its sampled tokens, or (future tokenizer) the decoded
+        # frame's `encode_context` tokens
         ending = [(local, i) for local, i in enumerate(running) if not rows[i].done]
         if ending:
             lengths = [int(n) for n in samples.response_mask.sum(1).tolist()]
@@ -354,7 +354,7 @@ def _imagine_batch(model, tokenizer, rows, max_steps, chunk, sampling, generator
             if tokenizer.future is None:
                 starts = tails.tolist()
             else:
-                starts = tokenizer.encode_frames(frames).tolist()
+                starts = tokenizer.encode_context(frames).tolist()
             for j, i in enumerate(ending):
                 rows[i].frames.append(frames[j])
                 contexts[i], last[i] = frames[j], starts[j]

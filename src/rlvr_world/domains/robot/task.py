@@ -3,10 +3,11 @@
 Two setups (SPEC §5), for frame tokens f (K ids each) and action tokens a (D ids each):
 
 - single-step: question = [f_1 a_1][f_2 a_2][f_3 a_3][f_4 a_4] BOS, response = f_5;
-- multi-step:  question = [f_1 a_1], response = f_2 [a_2] f_3 [a_3] ... f_R, generated span by
+- multi-step:  question = [c_1 a_1], response = f_2 [a_2] f_3 [a_3] ... f_R, generated span by
   span with the true actions inserted (`core.rollout`); action tokens carry no loss. With a
   future-frame tokenizer (SPEC §5's compressive tokenizer) f_2 ... f_R take its Kf tokens each,
-  encoded given f_1, and are decoded given the true f_1.
+  encoded given f_1, and are decoded given the true f_1; c_1 = `VideoTokenizer.encode_context`
+  (f_1's K frame codes, then its Kf future codes given itself; just f_1 without one).
 
 Predictions are decoded frames; references are the *true* frames (not their reconstructions),
 so the tokenizer's own error counts against every model alike.
@@ -98,7 +99,7 @@ class RobotTask:
             action_ids = tok.encode_actions(np.asarray(episode["action"])).tolist()  # [T, D]
             starts = range(0, len(frames) - window + 1, self.stride)
             if self.mode == "multi":
-                future_ids = self._future_ids(frames, frame_ids, starts)
+                context_ids, future_ids = self._multi_ids(frames, frame_ids, starts)
             for start in starts:
                 context = {
                     "id": f"{split}/{number}/{start}",
@@ -129,7 +130,7 @@ class RobotTask:
                     mask += [0] * tok.action_tokens + [1] * self.span_length
                 examples.append(
                     Example(
-                        question_ids=frame_ids[start] + action_ids[start],
+                        question_ids=context_ids[start] + action_ids[start],
                         reference=frames[start + 1 : last],
                         context={**context, "actions": inserts},
                         response_ids=response,
@@ -138,16 +139,19 @@ class RobotTask:
                 )
         return examples
 
-    def _future_ids(self, frames: np.ndarray, frame_ids: list, starts: range) -> dict:
-        """start -> the ids of frames start+1 .. start+R-1 of its window ([R - 1, Kf] lists):
-        the frame tokenizer's, or the future tokenizer's given the window's first frame."""
+    def _multi_ids(self, frames: np.ndarray, frame_ids: list, starts: range) -> tuple[dict, dict]:
+        """start -> the question's ids of the window's first frame (`encode_context`), and
+        start -> the ids of frames start+1 .. start+R-1 ([R - 1, Kf] lists): the frame
+        tokenizer's, or the future tokenizer's given the window's first frame."""
         r = self.rollout_frames
         if self.tokenizer.future is None:
-            return {s: frame_ids[s + 1 : s + r] for s in starts}
+            return {s: frame_ids[s] for s in starts}, {s: frame_ids[s + 1 : s + r] for s in starts}
+        own = self.tokenizer.encode_future(frames[list(starts)], frames[list(starts)]).tolist()
+        context = {s: frame_ids[s] + own[i] for i, s in enumerate(starts)}
         targets = [t for s in starts for t in range(s + 1, s + r)]
         contexts = [s for s in starts for _ in range(1, r)]
         ids = self.tokenizer.encode_future(frames[targets], frames[contexts]).tolist()
-        return {s: ids[i * (r - 1) : (i + 1) * (r - 1)] for i, s in enumerate(starts)}
+        return context, {s: ids[i * (r - 1) : (i + 1) * (r - 1)] for i, s in enumerate(starts)}
 
     def examples(self, split: str) -> list[Example]:
         if split not in self._examples:
