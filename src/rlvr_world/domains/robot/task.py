@@ -146,7 +146,8 @@ class RobotTask:
         r = self.rollout_frames
         if self.tokenizer.future is None:
             return {s: frame_ids[s] for s in starts}, {s: frame_ids[s + 1 : s + r] for s in starts}
-        own = self.tokenizer.encode_future(frames[list(starts)], frames[list(starts)]).tolist()
+        firsts = frames[list(starts)]
+        own = self.tokenizer.encode_future(firsts, firsts).tolist()
         context = {s: frame_ids[s] + own[i] for i, s in enumerate(starts)}
         targets = [t for s in starts for t in range(s + 1, s + r)]
         contexts = [s for s in starts for _ in range(1, r)]
