@@ -30,6 +30,7 @@ def test_overrides_are_typed_and_nested():
         ("mle.steps=0", "mle.steps must be > 0"),
         ("data.prompt_style=tiny", "data.prompt_style"),
         ("model.num_heads=3", "divisible"),
+        ("tokenizer.future_change_weight=-1", "future_change_weight must be >= 0"),
     ],
 )
 def test_invalid_values_name_the_field(override, message):

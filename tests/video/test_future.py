@@ -9,7 +9,7 @@ from rlvr_world.train.config import TokenizerConfig
 from rlvr_world.video.actions import ActionBinner
 from rlvr_world.video.autoencoder import AutoencoderConfig, FrameAutoencoder, FutureAutoencoder
 from rlvr_world.video.tokenizer import VideoTokenizer
-from rlvr_world.video.training import future_pairs, train_future_tokenizer
+from rlvr_world.video.training import _fit, change_weights, future_pairs, train_future_tokenizer
 
 SIZE = 16
 
@@ -95,12 +95,18 @@ def test_future_pairs_stay_inside_a_window():
         future_pairs([episodes[0][:1]], 4, np.random.default_rng(0), 2)
 
 
-def test_train_future_tokenizer_reports_held_out_figures():
+@pytest.mark.parametrize("change_weight", [0.0, 20.0])
+def test_train_future_tokenizer_reports_held_out_figures(change_weight):
     rng = np.random.default_rng(0)
     size = 32  # the smallest frame LPIPS (the loss and the figures) takes
     episodes = [rng.integers(0, 256, (5, size, size, 3), dtype=np.uint8) for _ in range(3)]
     cfg = TokenizerConfig(
-        future_levels=(5, 3), future_channels=(8, 8), future_steps=3, batch_size=4, eval_frames=6
+        future_levels=(5, 3),
+        future_channels=(8, 8),
+        future_steps=3,
+        batch_size=4,
+        eval_frames=6,
+        future_change_weight=change_weight,
     )
     logged = []
     future, figures = train_future_tokenizer(
@@ -117,3 +123,36 @@ def test_train_future_tokenizer_reports_held_out_figures():
     assert future.config.tokens_per_frame == 64
     assert figures["steps"] == 3 and figures["frames"] == 6 and figures["psnr"] > 0
     assert logged[-1] == 3
+
+
+def test_change_weights_pick_the_pixels_that_moved():
+    contexts = torch.zeros(1, 3, 2, 2)
+    frames = contexts.clone()
+    frames[0, 1, 0, 0] = 0.1  # one channel moved past the threshold
+    frames[0, :, 1, 1] = 0.03  # every channel moved, none past it
+    weights = change_weights(frames, contexts, 20.0)
+    assert weights.shape == (1, 1, 2, 2)
+    assert weights[0, 0].tolist() == [[21.0, 1.0], [1.0, 1.0]]
+
+
+def test_pixel_weights_enter_the_tokenizer_loss():
+    # L1 weighted by zero everywhere (no perceptual term): nothing to learn, weights unchanged;
+    # weighted by one: the plain L1, and the weights move
+    frames = torch.rand(2, 3, SIZE, SIZE)
+    cfg = TokenizerConfig(perceptual_weight=0.0, eval_every=0)
+    moved = []
+    for weight in (0.0, 1.0):
+        _, future = make_tokenizer()
+        before = [p.detach().clone() for p in future.parameters()]
+        _fit(
+            future,
+            lambda: ((frames, frames), frames),
+            cfg,
+            steps=2,
+            lr=1e-2,
+            evaluate=dict,
+            progress=False,
+            pixel_weight=lambda inputs, x, weight=weight: torch.full_like(x[:, :1], weight),
+        )
+        moved.append(any(not torch.equal(a, b) for a, b in zip(before, future.parameters())))
+    assert moved == [False, True]

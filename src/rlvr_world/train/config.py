@@ -332,6 +332,11 @@ class TokenizerConfig:
     future_lr: float = 5e-4
     """Peak learning rate of the future-frame tokenizer (at 2e-3 it can diverge in its first
     100 steps)."""
+    future_change_weight: float = 0.0
+    """Extra L1 weight of the future-frame tokenizer on the pixels that differ from the context
+    frame (by more than 0.05 in any channel): each such pixel weighs 1 + this. The moving parts
+    are ~5% of a robot frame, so a plain L1 spends the codes on the background the decoder
+    already sees; 0 = plain L1."""
 
     def __post_init__(self) -> None:
         _positive(
@@ -347,6 +352,10 @@ class TokenizerConfig:
         if any(int(c) <= 0 for c in self.future_channels):
             raise ConfigError(
                 f"tokenizer.future_channels must be positive widths, got {self.future_channels}"
+            )
+        if self.future_change_weight < 0:
+            raise ConfigError(
+                f"tokenizer.future_change_weight must be >= 0, got {self.future_change_weight}"
             )
         _choice(self, "tokenizer", "perceptual_net", ("vgg", "alex"))
         if not self.channels or any(int(c) <= 0 for c in self.channels):

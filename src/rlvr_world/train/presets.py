@@ -337,6 +337,8 @@ PRESETS["robot-bench"] = merge(
 # policies are evaluated on, with 4x the training episodes of robot-tiny (imagining 24 steps
 # from new first frames needs a model that has not memorised its episodes) and the expert's
 # noisiest level too (the random policy's motion); RL as the multi-step half of bench robot.
+# Its future-frame tokenizer weighs the pixels that moved 21x in its L1: the policies read the
+# gripper off the imagined frames, and with a plain L1 it is drawn as a smear.
 PRESETS["robot-policy-eval"] = merge(
     PRESETS["robot-bench"],
     {
@@ -348,7 +350,7 @@ PRESETS["robot-policy-eval"] = merge(
             "test_episodes_per_task": 4,
             "policy_noise": [0.0, 0.3, 0.6, 1.0],
         },
-        "tokenizer": {"future_steps": 1000},
+        "tokenizer": {"future_steps": 1000, "future_change_weight": 20.0},
         "mle": {"eval_every": 400, "save_every": 400},
         "rlvr": {"steps": 40, "questions_per_step": 4, "mini_batch_size": 4},
     },

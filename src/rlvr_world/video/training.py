@@ -70,9 +70,11 @@ def _fit(
     log=None,
     progress: bool = True,
     desc: str = "tokenizer",
+    pixel_weight=None,
 ) -> dict:
     """The training loop both autoencoders share: `draw()` -> (model inputs, target frames),
-    L1 + `cfg.perceptual_weight` * LPIPS, AdamW (peak `lr`) with warmup and cosine decay to 10%;
+    L1 (each pixel weighted by `pixel_weight(inputs, target)` [N, 1, H, W] when given) +
+    `cfg.perceptual_weight` * LPIPS, AdamW (peak `lr`) with warmup and cosine decay to 10%;
     `evaluate()` -> held-out figures (every `cfg.eval_every` steps and at the end).
     -> the final held-out figures with "steps" and "seconds"."""
     perceptual = lpips_network(cfg.perceptual_net) if cfg.perceptual_weight > 0 else None
@@ -91,8 +93,9 @@ def _fit(
     for step in tqdm(range(1, steps + 1), desc=desc, disable=not progress):
         inputs, x = draw()
         x_hat = autoencoder(*inputs)
-        l1 = (x_hat - x).abs().mean()
-        loss = l1
+        error = (x_hat - x).abs()
+        l1 = error.mean()
+        loss = l1 if pixel_weight is None else (error * pixel_weight(inputs, x)).mean()
         if perceptual is not None:
             loss = loss + cfg.perceptual_weight * perceptual(x_hat * 2 - 1, x * 2 - 1).mean()
         optimizer.zero_grad(set_to_none=True)
@@ -213,7 +216,9 @@ def train_future_tokenizer(
 ) -> tuple[FutureAutoencoder, dict]:
     """Fit the compressive future-frame tokenizer (`cfg.future_channels`, `cfg.future_levels`,
     `cfg.future_steps`, `cfg.future_lr`) on (context, future) pairs of the training episodes'
-    frames, each future frame 1..horizon-1 steps after its context.
+    frames, each future frame 1..horizon-1 steps after its context; with
+    `cfg.future_change_weight` > 0 the pixels that differ from the context weigh more
+    (`change_weights`).
 
     -> (autoencoder, {"psnr", "ssim", "lpips", "steps", "seconds", "frames"} on pairs of
     `valid_episodes`)."""
@@ -239,6 +244,22 @@ def train_future_tokenizer(
         log=log,
         progress=progress,
         desc="future tokenizer",
+        pixel_weight=(
+            (lambda inputs, x: change_weights(x, inputs[1], cfg.future_change_weight))
+            if cfg.future_change_weight
+            else None
+        ),
     )
     figures["frames"] = len(held_out[0])
     return future, figures
+
+
+CHANGE_THRESHOLD = 0.05
+"""A pixel has changed when some channel moved by more than this (frames in [0, 1])."""
+
+
+def change_weights(frames: torch.Tensor, contexts: torch.Tensor, weight: float) -> torch.Tensor:
+    """float [N, 3, H, W] frames and their context frames -> [N, 1, H, W] L1 weights: 1 + weight
+    where the frame differs from its context by more than `CHANGE_THRESHOLD`, else 1."""
+    changed = (frames - contexts).abs().amax(1, keepdim=True) > CHANGE_THRESHOLD
+    return 1.0 + weight * changed.to(frames.dtype)
