@@ -144,11 +144,9 @@ class RobotTask:
         start -> the ids of frames start+1 .. start+R-1 ([R - 1, Kf] lists): the frame
         tokenizer's, or the future tokenizer's given the window's first frame."""
         r = self.rollout_frames
+        context = dict(zip(starts, self.tokenizer.encode_context(frames[list(starts)]).tolist()))
         if self.tokenizer.future is None:
-            return {s: frame_ids[s] for s in starts}, {s: frame_ids[s + 1 : s + r] for s in starts}
-        firsts = frames[list(starts)]
-        own = self.tokenizer.encode_future(firsts, firsts).tolist()
-        context = {s: frame_ids[s] + own[i] for i, s in enumerate(starts)}
+            return context, {s: frame_ids[s + 1 : s + r] for s in starts}
         targets = [t for s in starts for t in range(s + 1, s + r)]
         contexts = [s for s in starts for _ in range(1, r)]
         ids = self.tokenizer.encode_future(frames[targets], frames[contexts]).tolist()
