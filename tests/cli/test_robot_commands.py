@@ -182,7 +182,9 @@ def test_bench_policy_eval_quick_on_given_runs(runs, tmp_path):
     assert len(result["policies"]) == 3 * 4  # push, lift, place x 4 policies
     for row in result["policies"]:
         assert {"task", "name", "true", "mle", "rlvr"} <= set(row)
-    for metric in ("mae", "mmrv"):
+        assert set(row["decoded"]) == {"mle", "rlvr"}
+        assert all(0.0 <= rate <= 1.0 for rate in row["decoded"].values())
+    for metric in ("mae", "mmrv", "decoded"):
         assert set(result[metric]) == {"mle", "rlvr"}
     assert result["episodes_per_policy"] == 2 and 0.0 <= result["detector"]["accuracy"] <= 1.0
     probe = result["action_probe"]["rlvr"]["lift"]

@@ -26,8 +26,10 @@ from rlvr_world.domains.robot.policy_eval import (
     POLICIES,
     Episode,
     action_probe,
+    decode_episode,
     episode_seeds,
     imagine,
+    judge_success,
     make_frame_policy,
     run_true,
 )
@@ -116,7 +118,10 @@ def compare_policies(
     "by_task": {task: {model: {mae, pearson, mmrv}}}, "detector": {"accuracy",
     "false_positive", "false_negative"} of the pixel detector on the true episodes' real
     frames, "action_probe": {model: {task: `action_probe` from `PROBE_STARTS` first frames}}
-    (whether the model moves the gripper as the inserted action says), "episodes_per_policy",
+    (whether the model moves the gripper as the inserted action says), "decoded": {model:
+    {"mae", "pearson"}} of the rates judged on the estimate's real episodes round-tripped
+    through the model's tokenizer (`decode_episode`, each row's "decoded": {model: rate}): the
+    best a world model could do through that tokenizer and detector, "episodes_per_policy",
     "true_episodes_per_policy", "max_steps", "seconds"}.
     Pearson pools every (task, policy); MMRV ranks the policies of each task among
     themselves (as SIMPLER) and averages over tasks; MAE pools."""
@@ -157,9 +162,15 @@ def compare_policies(
         ]
         with tqdm(total=len(starts), desc=f"imagine ({label})", disable=not progress) as bar:
             imagined = _imagine((model, tokenizer, config), starts, max_steps, seed, bar.update)
+        chunk = config.video.rollout_frames - 1
         for row in rows:
             mine = [e for e in imagined if e.task == row["task"] and e.policy == row["name"]]
             row[label] = _rate(mine)
+            real = truth[row["task"], row["name"]][:episodes]
+            decoded = [
+                judge_success(e.task, decode_episode(tokenizer, e.frames, chunk)) for e in real
+            ]
+            row.setdefault("decoded", {})[label] = sum(decoded) / len(decoded)
         probes[label] = {
             task: action_probe(
                 model,
@@ -175,7 +186,7 @@ def compare_policies(
         "policies": rows,
         "all_zero_mae": mean_absolute_error([r["true"] for r in rows], [0.0] * len(rows)),
     }
-    for metric in ("mae", "pearson", "mmrv"):
+    for metric in ("mae", "pearson", "mmrv", "decoded"):
         out[metric] = {}
     by_task: dict = {task: {} for task in tasks}
     for label in world_models:
@@ -188,6 +199,9 @@ def compare_policies(
         out["mae"][label] = pooled["mae"]
         out["pearson"][label] = pooled["pearson"]
         out["mmrv"][label] = sum(v["mmrv"] for v in per_task.values()) / len(per_task)
+        decoded = [r["decoded"][label] for r in rows]
+        ceiling = _agreement([r["true"] for r in rows], decoded)
+        out["decoded"][label] = {"mae": ceiling["mae"], "pearson": ceiling["pearson"]}
     out.update(
         by_task=by_task,
         action_probe=probes,

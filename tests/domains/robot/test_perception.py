@@ -111,6 +111,17 @@ def test_detector_rules_on_hand_made_frames():
     assert not detect_success("place", [start, outside, released])  # never held
     assert not detect_success("place", [start, held, carried])  # still holding
     assert not detect_success("push", [])
+    # without the fingers (fingers=False): "held" is the block at the grasp point
+    flags = frame_flags([held, hovering, outside], sim.state()["goals"])
+    assert [f["at_grasp"] for f in flags] == [True, True, False]
+    lift = [start] + [hovering] * LIFT_HOLD_STEPS
+    assert detect_success("lift", lift, fingers=False) and not detect_success("lift", lift)
+    assert not detect_success("lift", lift + [outside], fingers=False)
+    # place: carried from outside the goal into it; letting go is not needed
+    assert detect_success("place", [start, held, carried], fingers=False)
+    assert detect_success("place", [start, hovering, released], fingers=False)
+    assert not detect_success("place", [start, outside, released], fingers=False)
+    assert not detect_success("place", [start, held, outside], fingers=False)
 
 
 @pytest.mark.parametrize("task", ["push", "lift", "place"])

@@ -166,3 +166,22 @@ def test_action_probe_with_a_future_tokenizer(model, future_tokenizer):
 
     probe = action_probe(model, future_tokenizer, "push", [0, 1], size=32)
     assert probe["starts"] == 2 and 0.03 <= probe["static_error"] <= 0.05 + 1e-9
+
+
+def test_decode_episode_round_trips_chunks_as_imagination_does(future_tokenizer, episodes):
+    from rlvr_world.domains.robot.policy_eval import decode_episode
+
+    tok = future_tokenizer
+    frames = episodes[0]["image"][:6]
+    out = decode_episode(tok, frames, chunk=2)
+    assert out.shape == frames.shape and out.dtype == np.uint8
+    assert np.array_equal(out[0], frames[0])  # the real first frame, as imagination starts
+
+    def round_trip(part, context):
+        codes = tok.encode_future(part, context)
+        return float_to_frames(tok.decode_future(codes, context)).numpy()
+
+    # chunk 1 given the real first frame, chunk 2 given chunk 1's last decoded frame, ...
+    assert np.array_equal(out[1:3], round_trip(frames[1:3], frames[0]))
+    assert np.array_equal(out[3:5], round_trip(frames[3:5], out[2]))
+    assert np.array_equal(out[5:], round_trip(frames[5:], out[4]))

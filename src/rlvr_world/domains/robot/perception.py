@@ -233,27 +233,37 @@ def _goal_owners(task: str, num_objects: int) -> list[int]:
 
 
 def frame_flags(frames: Sequence[np.ndarray], goals: Sequence[dict]) -> list[dict]:
-    """Per frame: {"held": the red block's centre within `HELD_WINDOW` of the grasp point and
-    the fingers not open, "in_goal": its centre inside the red goal by the simulator's rule
-    (`sim.in_goal`)}."""
+    """Per frame: {"at_grasp": the red block's centre within `HELD_WINDOW` of the grasp point,
+    "held": that and the fingers not open, "in_goal": its centre inside the red goal by the
+    simulator's rule (`sim.in_goal`)}."""
     goal = next((goal for goal in goals if goal["object"] == 0), None)
     flags = []
     for frame in frames:
         percept = perceive(frame, num_objects=1)
         block, gripper = percept.objects[0], percept.gripper
-        held = (
+        at_grasp = (
             block is not None
             and gripper is not None
             and abs(block[0] - gripper[0]) <= HELD_WINDOW[0]
             and abs(block[1] - gripper[1]) <= HELD_WINDOW[1]
-            and not percept.open
         )
         inside = block is not None and goal is not None and in_goal(block, goal)
-        flags.append({"held": bool(held), "in_goal": bool(inside)})
+        flags.append(
+            {
+                "at_grasp": bool(at_grasp),
+                "held": bool(at_grasp and not percept.open),
+                "in_goal": bool(inside),
+            }
+        )
     return flags
 
 
-def detect_success(task: str, frames: Sequence[np.ndarray], goals: Sequence[dict] | None = None):
+def detect_success(
+    task: str,
+    frames: Sequence[np.ndarray],
+    goals: Sequence[dict] | None = None,
+    fingers: bool = True,
+):
     """Whether the frames of an episode (the first real, the rest real or imagined) show
     `task` solved at their end, judged on pixels only. goals: default `find_goals` on the
     first frame.
@@ -264,6 +274,12 @@ def detect_success(task: str, frames: Sequence[np.ndarray], goals: Sequence[dict
     - place: the red block was held in some frame and lies in the red goal, not held, in the
       last.
     - sort: every object's centre lies in the goal of its colour in the last frame.
+
+    fingers=False judges without the finger opening, for frames a world model decoded through
+    a tokenizer too coarse to keep it (the fingers' one-pixel gap): "held" is then the block
+    at the grasp point; lift needs it there in each of the last `LIFT_HOLD_STEPS` frames, and
+    place needs it there in some frame outside the goal (carried) and the block in the goal in
+    the last, let go or not.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; known tasks: {', '.join(sorted(TASKS))}")
@@ -281,13 +297,16 @@ def detect_success(task: str, frames: Sequence[np.ndarray], goals: Sequence[dict
         )
     if goals is None:
         goals = find_goals(frames[0], _goal_owners(task, 1))
+    hold = "held" if fingers else "at_grasp"
     if task == "lift":
         flags = frame_flags(frames[-LIFT_HOLD_STEPS:], goals)
-        return len(frames) > LIFT_HOLD_STEPS and all(f["held"] for f in flags)
+        return len(frames) > LIFT_HOLD_STEPS and all(f[hold] for f in flags)
     flags = frame_flags(frames, goals)
     if task == "push":
         return flags[-1]["in_goal"]
     last = flags[-1]
+    if not fingers:
+        return last["in_goal"] and any(f["at_grasp"] and not f["in_goal"] for f in flags[:-1])
     return last["in_goal"] and not last["held"] and any(f["held"] for f in flags[:-1])
 
 
