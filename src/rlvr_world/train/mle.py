@@ -54,16 +54,27 @@ def trained_tokens(example) -> int:
     return len(example.response_ids) if example.loss_mask is None else sum(example.loss_mask)
 
 
+def spread(items: list, count: int) -> list:
+    """At most `count` of `items`, evenly spaced from the first to the last (all of them when
+    `count` is 0 or covers them). A split lists its examples task by task and episode by
+    episode: a prefix would see the first task only."""
+    if not count or len(items) <= count:
+        return list(items)
+    if count == 1:
+        return [items[0]]
+    last = len(items) - 1
+    return [items[(i * last + (count - 1) // 2) // (count - 1)] for i in range(count)]
+
+
 def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
-    """Greedy evaluation on (a prefix of) the validation split, logged under `<phase>/eval`.
+    """Evaluation (decoding as the `eval` config says) on the validation split, or
+    `eval.max_examples` of its examples spread evenly over it, logged under `<phase>/eval`.
 
     Model selection (best checkpoint, early stopping) only ever sees this split; the test
     split is kept for the final figures (`rlvr-world eval`)."""
     from rlvr_world.eval.evaluate import evaluate
 
-    examples = ctx.task.examples("valid")
-    if ctx.config.eval.max_examples:
-        examples = examples[: ctx.config.eval.max_examples]
+    examples = spread(ctx.task.examples("valid"), ctx.config.eval.max_examples)
     with ctx.precision():
         summary, _, _ = evaluate(
             ctx.model,
