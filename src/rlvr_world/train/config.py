@@ -57,14 +57,14 @@ class DataConfig:
             raise ConfigError(
                 f"data.prompt_style must be 'compact' or 'full', got {self.prompt_style!r}"
             )
-        for name in (
+        _non_negative(
+            self,
+            "data",
             "train_episodes_per_game",
             "valid_episodes_per_game",
             "test_episodes_per_game",
             "max_episode_steps",
-        ):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"data.{name} must be >= 0, got {getattr(self, name)}")
+        )
 
 
 @dataclass
@@ -190,7 +190,8 @@ class EvalConfig:
     """Held-out evaluation."""
 
     max_examples: int = 0
-    """Evaluate on at most this many held-out examples during training (0 = all)."""
+    """Evaluate on at most this many held-out examples during training, spread evenly over the
+    validation split (0 = all)."""
     batch_size: int = 64
     """Questions per greedy-decoding batch."""
     max_new_tokens: int = 160
@@ -286,13 +287,13 @@ class WebConfig:
 
     def __post_init__(self) -> None:
         _positive(self, "web", "max_episode_steps", "window", "featured", "related")
-        for name in (
+        _non_negative(
+            self,
+            "web",
             "train_episodes_per_task",
             "valid_episodes_per_task",
             "test_episodes_per_task",
-        ):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"web.{name} must be >= 0, got {getattr(self, name)}")
+        )
         if not self.policy_noise or any(not 0 <= float(n) <= 1 for n in self.policy_noise):
             raise ConfigError(f"web.policy_noise must be levels in [0, 1], got {self.policy_noise}")
 
@@ -353,10 +354,7 @@ class TokenizerConfig:
             raise ConfigError(
                 f"tokenizer.future_channels must be positive widths, got {self.future_channels}"
             )
-        if self.future_change_weight < 0:
-            raise ConfigError(
-                f"tokenizer.future_change_weight must be >= 0, got {self.future_change_weight}"
-            )
+        _non_negative(self, "tokenizer", "future_change_weight")
         _choice(self, "tokenizer", "perceptual_net", ("vgg", "alex"))
         if not self.channels or any(int(c) <= 0 for c in self.channels):
             raise ConfigError(f"tokenizer.channels must be positive widths, got {self.channels}")
@@ -376,8 +374,7 @@ class LoRAConfig:
     """Module names to adapt (e.g. q_proj, v_proj), or `all-linear`."""
 
     def __post_init__(self) -> None:
-        if self.r < 0:
-            raise ConfigError(f"lora.r must be >= 0, got {self.r}")
+        _non_negative(self, "lora", "r")
         if self.r and self.alpha <= 0:
             raise ConfigError(f"lora.alpha must be > 0, got {self.alpha}")
         if not 0 <= self.dropout < 1:
@@ -418,6 +415,12 @@ def _positive(obj: Any, section: str, *names: str) -> None:
     for name in names:
         if getattr(obj, name) <= 0:
             raise ConfigError(f"{section}.{name} must be > 0, got {getattr(obj, name)}")
+
+
+def _non_negative(obj: Any, section: str, *names: str) -> None:
+    for name in names:
+        if getattr(obj, name) < 0:
+            raise ConfigError(f"{section}.{name} must be >= 0, got {getattr(obj, name)}")
 
 
 def _choice(obj: Any, section: str, name: str, choices: tuple[str, ...]) -> None:
