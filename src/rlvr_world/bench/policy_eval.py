@@ -5,11 +5,12 @@ than inside the MLE world model.
 Policies act on pixels: the scripted expert reading frames at noise 0, 0.3 and 0.6, and random
 motion, on push, lift and place (`domains.robot.policy_eval`). True rates come from the
 simulator; estimates from imagined rollouts judged by the pixel success detector
-(`domains.robot.perception.detect_success`). The world models are the multi-step MLE model and
-RLVR from it: from `--runs DIR` (a `bench robot` runs folder with `multi-mle/` and
-`multi-rlvr/`), or trained here first (the `robot-policy-eval` preset: multi-step MLE from
-scratch on push, lift and place episodes, then RLVR). Target: MAE(rlvr) < MAE(mle) and
-Pearson(rlvr) >= 0.9.
+(`domains.robot.policy_eval.judge_success`), which also judges each policy's real episodes
+round-tripped through the tokenizer (the best estimate a world model could give). The world
+models are the multi-step MLE model and RLVR from it: from `--runs DIR` (a `bench robot` runs
+folder with `multi-mle/` and `multi-rlvr/`), or trained here first (the `robot-policy-eval`
+preset: multi-step MLE from scratch on push, lift and place episodes, then RLVR). Target:
+MAE(rlvr) < MAE(mle) and Pearson(rlvr) >= 0.9.
 """
 
 from __future__ import annotations
