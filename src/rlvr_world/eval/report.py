@@ -34,6 +34,7 @@ import yaml
 from rlvr_world.domains.textgame.data import Transition, load_transitions
 from rlvr_world.domains.textgame.rewards import parse_answer, rebuild_state, values_equal
 from rlvr_world.domains.textgame.state import SCORE_KEYS, by_uuid, changed_fields, split_state
+from rlvr_world.train.streams import spread
 
 __all__ = ["write_report"]
 
@@ -1137,14 +1138,6 @@ def _gif(images: Sequence[Any], milliseconds: int, scale: float) -> str:
     return f'<img class="frames" alt="animation" {size} src="data:image/gif;base64,{data}">'
 
 
-def _choose_frame_samples(ids: Sequence[str], limit: int) -> list[str]:
-    """Up to `limit` ids spread evenly over the split (examples are stored task by task)."""
-    if len(ids) <= limit:
-        return list(ids)
-    step = (len(ids) - 1) / max(limit - 1, 1)
-    return list(dict.fromkeys(ids[round(i * step)] for i in range(limit)))
-
-
 def _frame_sample_html(
     sample_id: str, shown: Sequence[tuple[_Run, _Predictions]], colors: dict[str, str]
 ) -> str:
@@ -1233,7 +1226,7 @@ def _frames_html(runs: Sequence[_Run], limit: int) -> str:
             "different splits?): no frames to compare.</p>"
         )
         return "\n".join(parts)
-    chosen = _choose_frame_samples(common, limit)
+    chosen = spread(common, limit) if limit > 0 else []  # examples are stored task by task
     parts.append(
         f"<p>{len(chosen)} of {len(common)} held-out examples, spread over the split, matched by "
         "id across runs: the true context frames, the true future frames and each run's "

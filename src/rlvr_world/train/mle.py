@@ -22,7 +22,7 @@ from rlvr_world.core.seeding import rng_state, set_rng_state
 from rlvr_world.core.sequences import pad_left, pad_right
 from rlvr_world.train.context import Context, adamw, save_training_checkpoint
 from rlvr_world.train.run import Every
-from rlvr_world.train.streams import EpochStream, all_items
+from rlvr_world.train.streams import EpochStream, all_items, spread
 
 
 def lr_lambda(warmup: int, total: int, floor: float = 0.1, kind: str = "cosine"):
@@ -52,18 +52,6 @@ def collate(examples, pad_id: int):
 
 def trained_tokens(example) -> int:
     return len(example.response_ids) if example.loss_mask is None else sum(example.loss_mask)
-
-
-def spread(items: list, count: int) -> list:
-    """At most `count` of `items`, evenly spaced from the first to the last (all of them when
-    `count` is 0 or covers them). A split lists its examples task by task and episode by
-    episode: a prefix would see the first task only."""
-    if not count or len(items) <= count:
-        return list(items)
-    if count == 1:
-        return [items[0]]
-    last = len(items) - 1
-    return [items[(i * last + (count - 1) // 2) // (count - 1)] for i in range(count)]
 
 
 def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
