@@ -2,8 +2,12 @@
 
 import json
 
+import pytest
+
+from rlvr_world.bench.web import NO_CHANGE
 from rlvr_world.cli import main
 from rlvr_world.domains.web.data import load_transitions
+from rlvr_world.domains.web.rewards import web_f1
 
 
 def test_web_pipeline_through_the_cli(tmp_path, capsys):
@@ -35,6 +39,27 @@ def test_web_pipeline_through_the_cli(tmp_path, capsys):
     assert main(args) == 0
     shown = capsys.readouterr().out
     assert shown.startswith("objective: ") and "step 1" in shown and "chosen: " in shown
+
+
+def test_bench_web_quick_with_the_no_change_floor(tmp_path):
+    out = tmp_path / "web.json"
+    assert main(["bench", "web", "--quick", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    for name in ("mle", "rlvr", "mle_more", "no_change"):
+        assert set(result[name]) >= {"f1", "precision", "recall", "f1_by_split", "examples"}
+    assert result["rl_steps"] > 0 and result["wall_seconds"] > 0
+    assert result["f1_gain"] == pytest.approx(result["rlvr"]["f1"] - result["mle"]["f1"])
+    # the floor is the constant "nothing changes" answer scored on the models' test examples
+    runs = tmp_path / "web-runs"
+    scored = {json.loads(line)["id"] for line in (runs / "mle" / "samples.jsonl").open()}
+    test = [t for t in load_transitions(runs / "mle" / "data" / "test.jsonl") if t.id in scored]
+    assert result["no_change"]["examples"] == result["mle"]["examples"] == len(test) > 0
+    expected = [web_f1(NO_CHANGE, t.answer) for t in test]
+    for key in ("f1", "precision", "recall"):
+        assert result["no_change"][key] == pytest.approx(sum(e[key] for e in expected) / len(test))
+    unchanged = [t for t in test if not t.changed]
+    if unchanged:  # "nothing changes" is exactly right where nothing changed
+        assert result["no_change"]["f1_by_split"]["unchanged"] == 1.0
 
 
 def test_plan_command_with_the_oracle_and_random(capsys):

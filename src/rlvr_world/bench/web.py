@@ -5,6 +5,11 @@ improving; RLVR (GRPO on the item-F1 reward) from the best MLE checkpoint; the c
 `mle_more` (MLE continued for RLVR's wall time); all scored on the test split
 (`bench.controlled`). The claim holds when RLVR's test F1 is >= MLE's + 0.15 (the paper:
 49.94 -> 65.11) and above `mle_more`'s.
+
+`no_change` scores the constant answer "nothing changes" (`None` in all three sections) on the
+same test split: the F1 a world model earns without reading the page. The reward counts a
+matching `None` as an item (SPEC §4), so this floor is well above zero wherever actions often
+leave a section empty, and a model below it predicts changes worse than predicting none.
 """
 
 from __future__ import annotations
@@ -13,10 +18,25 @@ import time
 from pathlib import Path
 
 from rlvr_world.bench.controlled import RUNS, count_lines, mle_rlvr_control
+from rlvr_world.domains.web.diff import format_sections
+from rlvr_world.train.context import DOMAINS
+from rlvr_world.train.pipeline import load_run_config
 from rlvr_world.train.presets import build_config
 from rlvr_world.train.run import write_json
 
 TARGET_GAIN = 0.15
+NO_CHANGE = format_sections([], [], [])
+"""The answer "nothing changes": `None` in each section."""
+
+
+def no_change_scores(run: Path, split: str = "test") -> dict:
+    """The constant `NO_CHANGE` answer scored on a run's split like a model's answers (the
+    task's F1, precision, recall and per-split F1)."""
+    config = load_run_config(run)
+    task = DOMAINS.get(config.data.domain)(config, run)
+    examples = task.examples(split)
+    summary = task.summarize(task.score([NO_CHANGE] * len(examples), examples), examples)
+    return {key: summary[key] for key in ("f1", "precision", "recall", "f1_by_split", "examples")}
 
 
 def bench_web(out: Path, quick: bool = False, preset: str = "web-bench") -> dict:
@@ -35,6 +55,7 @@ def bench_web(out: Path, quick: bool = False, preset: str = "web-bench") -> dict
         }
         for name in RUNS
     }
+    result["no_change"] = no_change_scores(done["runs"]["mle"])
     gain = result["rlvr"]["f1"] - result["mle"]["f1"]
     result.update(
         rl_steps=done["rl_steps"],
