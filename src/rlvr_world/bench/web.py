@@ -19,12 +19,13 @@ from pathlib import Path
 
 from rlvr_world.bench.controlled import RUNS, count_lines, mle_rlvr_control
 from rlvr_world.domains.web.diff import format_sections
-from rlvr_world.train.context import DOMAINS
-from rlvr_world.train.pipeline import load_run_config
+from rlvr_world.train.pipeline import load_run_task
 from rlvr_world.train.presets import build_config
 from rlvr_world.train.run import write_json
 
 TARGET_GAIN = 0.15
+SCORES = ("f1", "precision", "recall", "f1_by_split", "examples")
+"""What the JSON keeps of each test summary."""
 NO_CHANGE = format_sections([], [], [])
 """The answer "nothing changes": `None` in each section."""
 
@@ -32,11 +33,10 @@ NO_CHANGE = format_sections([], [], [])
 def no_change_scores(run: Path, split: str = "test") -> dict:
     """The constant `NO_CHANGE` answer scored on a run's split like a model's answers (the
     task's F1, precision, recall and per-split F1)."""
-    config = load_run_config(run)
-    task = DOMAINS.get(config.data.domain)(config, run)
+    task, _ = load_run_task(run)
     examples = task.examples(split)
     summary = task.summarize(task.score([NO_CHANGE] * len(examples), examples), examples)
-    return {key: summary[key] for key in ("f1", "precision", "recall", "f1_by_split", "examples")}
+    return {key: summary[key] for key in SCORES}
 
 
 def bench_web(out: Path, quick: bool = False, preset: str = "web-bench") -> dict:
@@ -49,11 +49,7 @@ def bench_web(out: Path, quick: bool = False, preset: str = "web-bench") -> dict
     start = time.perf_counter()
     done = mle_rlvr_control(config, work)
     result: dict = {
-        name: {
-            key: done["eval"][name][key]
-            for key in ("f1", "precision", "recall", "f1_by_split", "examples", "checkpoint")
-        }
-        for name in RUNS
+        name: {key: done["eval"][name][key] for key in (*SCORES, "checkpoint")} for name in RUNS
     }
     result["no_change"] = no_change_scores(done["runs"]["mle"])
     gain = result["rlvr"]["f1"] - result["mle"]["f1"]

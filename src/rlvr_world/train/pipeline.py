@@ -150,6 +150,13 @@ def load_video_world_model(run: str | Path, checkpoint: str = "best"):
     return model.eval(), tokenizer, config
 
 
+def load_run_task(run: str | Path):
+    """A run folder's task (its domain's, built from the run's config, data and tokenizer) ->
+    (task, the run's config)."""
+    config = load_run_config(run)
+    return DOMAINS.get(config.data.domain)(config, Path(run)), config
+
+
 def evaluate_run(
     run: str | Path, split: str = "test", checkpoint: str = "best", progress: bool = True
 ) -> dict:
@@ -158,8 +165,7 @@ def evaluate_run(
     from rlvr_world.eval.evaluate import evaluate
 
     run = Path(run)
-    config = load_run_config(run)
-    task = DOMAINS.get(config.data.domain)(config, run)
+    task, config = load_run_task(run)
     path = checkpoint_path(run, checkpoint)
     model = load_world_model(path / "model").to(config.device)
     examples = task.examples(split)
