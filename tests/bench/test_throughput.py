@@ -12,7 +12,7 @@ from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.protocols import Tokenizer
 from rlvr_world.core.sampler import SamplingConfig
 from rlvr_world.train.config import RLVRConfig
-from rlvr_world.train.rlvr import grpo_step
+from rlvr_world.train.rlvr import grpo_step, reward_function
 
 
 def test_addition_task_follows_the_protocols():
@@ -56,6 +56,13 @@ def test_hf_tokenizer_gives_our_ids():
         tok.bos_id,
         tok.eos_id,
     )
+
+
+def test_reward_to_go_credit_needs_per_span_rewards():
+    task = AdditionTask(train_size=4, test_size=1)
+    assert reward_function(task, RLVRConfig(reward="binary")) is not None
+    with pytest.raises(ValueError, match="'addition' task does not"):
+        reward_function(task, RLVRConfig(reward="binary", credit="reward-to-go"))
 
 
 def test_grpo_step_runs_on_the_addition_task():

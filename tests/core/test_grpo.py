@@ -19,6 +19,9 @@ from rlvr_world.core.grpo import (
     kl_penalty,
     masked_mean,
     masked_sum,
+    reward_to_go,
+    span_advantages,
+    spread_over_spans,
     truncation_mask,
     zero_variance_groups,
 )
@@ -548,3 +551,96 @@ def test_grpo_loss_per_token_advantages_equal_per_sequence():
     per_token = grpo_loss(logp, logp_old, per_token_advantages, mask, config, logp_ref, entropy)
     torch.testing.assert_close(per_sequence[0], per_token[0])
     assert per_sequence[1].keys() == per_token[1].keys()
+
+
+# ---------------------------------------------------------------------------------------------
+# per-span credit: reward_to_go, span_advantages, spread_over_spans
+# ---------------------------------------------------------------------------------------------
+
+
+def test_reward_to_go_hand_worked():
+    # one sample, spans r = [-0.3, -0.1, -0.2]
+    # mean weights [1, 1, 1]: R_0 = -0.6 / 3 = -0.2, R_1 = -0.3 / 2 = -0.15, R_2 = -0.2
+    rewards = t([[-0.3, -0.1, -0.2]])
+    torch.testing.assert_close(
+        reward_to_go(rewards, t([1, 1, 1])), t([[-0.2, -0.15, -0.2]]), check_dtype=False
+    )
+    # discounted weights [1, 0.5, 0.25] (sum 1.75): R_0 = (-0.3 - 0.05 - 0.05) / 1.75,
+    # R_1 = (-0.05 - 0.05) / 0.75, R_2 = -0.2
+    torch.testing.assert_close(
+        reward_to_go(rewards, t([1, 0.5, 0.25])),
+        t([[-0.4 / 1.75, -0.1 / 0.75, -0.2]]),
+        check_dtype=False,
+    )
+    # last-frame weights [0, 0, 1]: every span's return is the last frame's reward
+    torch.testing.assert_close(
+        reward_to_go(rewards, t([0, 0, 1])), t([[-0.2, -0.2, -0.2]]), check_dtype=False
+    )
+    # first-frame weights [1, 0, 0]: spans after it cannot change the reward, return 0
+    torch.testing.assert_close(
+        reward_to_go(rewards, t([1, 0, 0])), t([[-0.3, 0.0, 0.0]]), check_dtype=False
+    )
+
+
+def test_reward_to_go_first_span_is_the_sequence_reward():
+    generator = torch.Generator().manual_seed(0)
+    rewards = torch.rand(6, 5, generator=generator, dtype=F64)
+    weights = torch.rand(5, generator=generator, dtype=F64)
+    returns = reward_to_go(rewards, weights)
+    torch.testing.assert_close(
+        returns[:, 0], (rewards.float() @ weights.float()) / weights.sum().float()
+    )
+
+
+def test_reward_to_go_rejects_bad_shapes_and_weights():
+    with pytest.raises(ValueError, match=r"\[N, S\]"):
+        reward_to_go(t([1.0, 2.0]), t([1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"\[N, S\]"):
+        reward_to_go(t([[1.0, 2.0]]), t([1.0]))
+    with pytest.raises(ValueError, match=">= 0"):
+        reward_to_go(t([[1.0, 2.0]]), t([1.0, -1.0]))
+
+
+def test_span_advantages_compare_each_span_within_its_group():
+    # G = 2, one question, 2 spans. returns: sample 0 [1, 3], sample 1 [0, 5].
+    # span 0: [1, 0] -> +-0.5 / sqrt(0.5); span 1: [3, 5] -> -+1 / sqrt(2)
+    returns = t([[1.0, 3.0], [0.0, 5.0]])
+    out = span_advantages(returns, group_size=2)
+    a0 = 0.5 / (math.sqrt(0.5) + 1e-6)
+    a1 = 1.0 / (math.sqrt(2.0) + 1e-6)
+    torch.testing.assert_close(out, t([[a0, -a1], [-a0, a1]]))
+    # one span: exactly group_advantages
+    rewards = t([0.2, 0.5, 0.1, 0.9, 0.9, 0.3])
+    torch.testing.assert_close(
+        span_advantages(rewards.unsqueeze(1), 3, "batch", "rloo")[:, 0],
+        group_advantages(rewards, 3, "batch", "rloo"),
+    )
+
+
+def test_spread_over_spans_gives_each_token_its_span():
+    per_span = t([[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]])
+    # span 0 (2 tokens), its inserted token, span 1, ..., -1 = padding
+    index = torch.tensor([[0, 0, 0, 1, 1, 1, 2, 2], [0, 0, 0, 1, 1, -1, -1, -1]])
+    out = spread_over_spans(per_span, index)
+    torch.testing.assert_close(out, t([[1, 1, 1, 2, 2, 2, 3, 3], [-1, -1, -1, -2, -2, 0, 0, 0]]))
+    with pytest.raises(ValueError, match="span 3"):
+        spread_over_spans(per_span, torch.tensor([[3], [0]]))
+
+
+def test_reward_to_go_credit_matches_a_naive_loop():
+    """Per token: compare its span's reward-to-go with the same span of the group's others."""
+    generator = torch.Generator().manual_seed(1)
+    group_size, spans = 4, 3
+    rewards = torch.rand(2 * group_size, spans, generator=generator, dtype=F64)
+    weights = t([1.0, 1.0, 1.0])
+    index = torch.tensor([[0, 0, 1, 1, 2, 2]] * (2 * group_size))
+    got = spread_over_spans(span_advantages(reward_to_go(rewards, weights), group_size), index)
+    for row in range(2 * group_size):
+        first = row // group_size * group_size
+        for col in range(index.shape[1]):
+            k = int(index[row, col])
+            own = [rewards[r, k:].mean().item() for r in range(first, first + group_size)]
+            mean = sum(own) / group_size
+            std = math.sqrt(sum((x - mean) ** 2 for x in own) / (group_size - 1))
+            expected = (rewards[row, k:].mean().item() - mean) / (std + 1e-6)
+            assert got[row, col].item() == pytest.approx(expected, rel=1e-5, abs=1e-6)

@@ -44,6 +44,9 @@ def test_layout_and_masks(model):
         assert ids[K : K + A].tolist() == INSERTS[question][0]
         assert ids[2 * K + A : 2 * K + 2 * A].tolist() == INSERTS[question][1]
         torch.testing.assert_close(out.trainable_mask[row], expected_trainable)
+        # each span's tokens and the tokens inserted after it carry the span's index
+        expected_span = [0] * (K + A) + [1] * (K + A) + [2] * K
+        assert out.span_index[row].tolist() == expected_span
         assert out.response_mask[row].sum() == width
         # sampled tokens respect allowed_ids; inserted ones carry no log-prob
         assert set(ids[expected_trainable.bool()].tolist()) <= set(CODES)
@@ -102,6 +105,7 @@ def test_insert_sees_the_span_and_can_stop_rows(model):
     assert out.response_mask[0].sum() == K + A  # stopped after its insert
     assert out.response_mask[1].sum() == S * K + (S - 1) * A
     assert out.response_ids[0, K + A :].eq(PAD).all()
+    assert out.span_index[0].tolist() == [0] * (K + A) + [-1] * (out.span_index.shape[1] - K - A)
 
 
 def test_bad_insert_shape_is_a_clear_error(model):

@@ -27,6 +27,7 @@ def test_overrides_are_typed_and_nested():
         ("rlvr.group_sise=4", "unknown config field 'rlvr.group_sise'"),
         ("rlvr.questions_per_step=10", "multiple of rlvr.mini_batch_size"),
         ("rlvr.advantage_scale=median", "rlvr.advantage_scale must be one of"),
+        ("rlvr.credit=per-token", "rlvr.credit must be one of"),
         ("mle.steps=0", "mle.steps must be > 0"),
         ("data.prompt_style=tiny", "data.prompt_style"),
         ("model.num_heads=3", "divisible"),

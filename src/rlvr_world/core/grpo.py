@@ -38,6 +38,9 @@ __all__ = [
     "kl_penalty",
     "masked_mean",
     "masked_sum",
+    "reward_to_go",
+    "span_advantages",
+    "spread_over_spans",
     "truncation_mask",
     "zero_variance_groups",
 ]
@@ -204,6 +207,72 @@ def group_advantages(
     elif scale == "batch" and centred.numel() > 1:
         centred = centred / (centred.std(unbiased=True) + eps)
     return centred.reshape(-1)
+
+
+def reward_to_go(span_rewards: Tensor, weights: Tensor) -> Tensor:
+    """Each span's return: the weighted mean of the rewards of that span and the spans after it.
+
+    span_rewards: [N, S] float, one reward per generated span (e.g. per predicted frame).
+    weights: [S] float >= 0, how the sequence reward aggregates the spans
+        (reward = sum_k weights_k * r_k / sum_k weights_k).
+    Returns [N, S]: R_k = sum_{j >= k} w_j r_j / sum_{j >= k} w_j, so R_0 is the sequence
+    reward and span k is credited only with what it can still change (tokens of span k cannot
+    affect the spans before it). A span after the last weighted one (weights 0 from there on)
+    gets 0: it cannot change the reward, so it carries no signal.
+    """
+    if span_rewards.dim() != 2 or weights.dim() != 1 or weights.shape[0] != span_rewards.shape[1]:
+        raise ValueError(
+            f"span_rewards must be [N, S] and weights [S], got {tuple(span_rewards.shape)} "
+            f"and {tuple(weights.shape)}"
+        )
+    if bool((weights < 0).any()) or not bool(torch.isfinite(weights).all()):
+        raise ValueError(f"weights must be finite and >= 0, got {weights.tolist()}")
+    span_rewards = span_rewards.detach().float()
+    weights = weights.to(span_rewards)
+    # suffix sums: flip, cumulative sum, flip back
+    weighted = (span_rewards * weights).flip(1).cumsum(1).flip(1)  # [N, S]
+    mass = weights.flip(0).cumsum(0).flip(0)  # [S]
+    return torch.where(mass > 0, weighted / mass.clamp_min(1e-12), torch.zeros_like(weighted))
+
+
+def span_advantages(
+    span_returns: Tensor,
+    group_size: int,
+    scale: AdvantageScale = "group",
+    baseline: AdvantageBaseline = "mean",
+    eps: float = 1e-6,
+) -> Tensor:
+    """Per-span advantages: span k of each sample is compared with span k of the other samples
+    of its group (`group_advantages` on each column).
+
+    span_returns: [N, S] float, group-contiguous rows (e.g. from `reward_to_go`).
+    Returns [N, S]; spread over the tokens with `spread_over_spans`. With S = 1 this is
+    `group_advantages`.
+    """
+    if span_returns.dim() != 2:
+        raise ValueError(f"span_returns must be [N, S], got {tuple(span_returns.shape)}")
+    columns = [
+        group_advantages(span_returns[:, k], group_size, scale, baseline, eps)
+        for k in range(span_returns.shape[1])
+    ]
+    return torch.stack(columns, dim=1)
+
+
+def spread_over_spans(per_span: Tensor, span_index: Tensor) -> Tensor:
+    """[N, S] per-span advantages -> [N, Lr]: each token gets its span's (`span_index` [N, Lr]
+    long, the span of each response token; < 0 marks padding, which gets 0)."""
+    if per_span.dim() != 2 or span_index.dim() != 2 or per_span.shape[0] != span_index.shape[0]:
+        raise ValueError(
+            f"per_span must be [N, S] and span_index [N, Lr] with the same N, got "
+            f"{tuple(per_span.shape)} and {tuple(span_index.shape)}"
+        )
+    top = int(span_index.max()) if span_index.numel() else -1
+    if top >= per_span.shape[1]:
+        raise ValueError(
+            f"span_index refers to span {top} but there are only {per_span.shape[1]} spans"
+        )
+    token = per_span.gather(1, span_index.long().clamp_min(0))  # [N, Lr]
+    return token.masked_fill(span_index < 0, 0.0)
 
 
 # --------------------------------------------------------------------------------------------

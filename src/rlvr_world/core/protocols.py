@@ -87,8 +87,26 @@ class Reward(Protocol):
     ) -> list[float]: ...
 
 
+class SpanReward(Protocol):
+    """A reward per generated span (`Samples.span_index`: the frames of an interactive rollout),
+    for per-span credit (`rlvr.credit=reward-to-go`).
+
+    `(predictions, references, contexts) -> (rewards, weights)`: rewards[i][k] scores span k of
+    prediction i, weights[k] >= 0 says how the task's sequence reward aggregates them
+    (reward_i = sum_k weights[k] * rewards[i][k] / sum_k weights[k]). Never raises.
+    """
+
+    def __call__(
+        self, predictions: Sequence[Any], references: Sequence[Any], contexts: Sequence[Mapping]
+    ) -> tuple[list[list[float]], list[float]]: ...
+
+
 class Task(Protocol):
-    """A world-modelling task: examples, how to read a response, how to score it."""
+    """A world-modelling task: examples, how to read a response, how to score it.
+
+    A task whose responses are generated span by span may also offer
+    `span_reward(name) -> SpanReward` (the robot task does); `rlvr.credit=reward-to-go` needs it.
+    """
 
     name: str
 

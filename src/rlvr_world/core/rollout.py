@@ -9,6 +9,8 @@ is the interleaving
 where each span is `span_length` sampled tokens and each insert comes from `insert(k, span)`.
 Inserted tokens are part of the sequence (the model attends to them) but are not the model's
 choice: `Samples.trainable_mask` is 0 on them, so they carry no loss, entropy or KL.
+`Samples.span_index` says which span each token belongs to, for per-span credit
+(`core.grpo.span_advantages`).
 
 Legend: B questions, G group size, N = B*G rows, S spans, K = span_length, A inserted tokens.
 """
@@ -83,6 +85,7 @@ def rollout(
     tokens_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
     logp_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
     train_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
+    span_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
     active = torch.arange(n_rows, device=device)
     attention = q_mask
     next_position = q_mask.sum(-1)
@@ -119,6 +122,7 @@ def rollout(
             tokens_out[row].append(span_t[i].cpu())
             logp_out[row].append(span_logp_t[i].cpu())
             train_out[row].append(torch.ones(span_length))
+            span_out[row].append(torch.full((span_length,), k, dtype=torch.long))
         if k == num_spans - 1:
             break
         result = insert(k, active, span_t)
@@ -132,6 +136,7 @@ def rollout(
             tokens_out[row].append(inserted[i].cpu())
             logp_out[row].append(torch.zeros(inserted.shape[1]))
             train_out[row].append(torch.zeros(inserted.shape[1]))
+            span_out[row].append(torch.full((inserted.shape[1],), k, dtype=torch.long))
         if stop is not None and bool(stop.any()):
             keep = (~stop.to(device)).nonzero().squeeze(-1)
             if len(keep) == 0:
@@ -148,11 +153,13 @@ def rollout(
     response_mask = torch.zeros((n_rows, width))
     logprobs = torch.zeros((n_rows, width))
     trainable = torch.zeros((n_rows, width))
+    span_index = torch.full((n_rows, width), -1, dtype=torch.long)
     for i, r in enumerate(rows):
         response_ids[i, : len(r)] = r
         response_mask[i, : len(r)] = 1.0
         logprobs[i, : len(r)] = torch.cat(logp_out[i])
         trainable[i, : len(r)] = torch.cat(train_out[i])
+        span_index[i, : len(r)] = torch.cat(span_out[i])
     return Samples(
         question_ids=q_ids.cpu(),
         question_mask=q_mask.cpu(),
@@ -161,4 +168,5 @@ def rollout(
         logprobs=logprobs,
         finished=torch.ones(n_rows, dtype=torch.bool),
         trainable_mask=trainable,
+        span_index=span_index,
     )

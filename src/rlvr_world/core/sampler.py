@@ -51,7 +51,9 @@ class Samples:
     (1 for generated tokens, the stop id included), logprobs [N, Lr] float (log-probability of
     each token under the sampling distribution; 0 at padding), finished [N] bool (a stop id was
     produced before the length limit), trainable_mask [N, Lr] float or None (interactive
-    rollouts: 1 on sampled tokens, 0 on inserted ones; None = `response_mask`).
+    rollouts: 1 on sampled tokens, 0 on inserted ones; None = `response_mask`), span_index
+    [N, Lr] long or None (interactive rollouts: the span k each token belongs to, the tokens
+    inserted after span k included; -1 at padding; None = one span).
     """
 
     question_ids: torch.Tensor
@@ -61,6 +63,7 @@ class Samples:
     logprobs: torch.Tensor
     finished: torch.Tensor
     trainable_mask: torch.Tensor | None = None
+    span_index: torch.Tensor | None = None
 
     @property
     def loss_mask(self) -> torch.Tensor:

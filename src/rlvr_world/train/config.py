@@ -138,6 +138,10 @@ class RLVRConfig:
     """Divide centred rewards by the `group` std, the `batch` std, or `none`."""
     baseline: str = "mean"
     """Group baseline: `mean` (GRPO) or `rloo` (leave-one-out)."""
+    credit: str = "sequence"
+    """`sequence`: every token gets its response's advantage (GRPO). `reward-to-go`: responses
+    generated span by span (multi-step video) are scored per span, and each span's tokens get
+    the group-relative advantage of the reward of that span and the ones after it."""
     skip_zero_variance: bool = True
     """Drop groups whose rewards are all equal from the update (their advantage is 0)."""
     mask_truncated: bool = False
@@ -180,6 +184,7 @@ class RLVRConfig:
             )
         _choice(self, "rlvr", "advantage_scale", ("group", "batch", "none"))
         _choice(self, "rlvr", "baseline", ("mean", "rloo"))
+        _choice(self, "rlvr", "credit", ("sequence", "reward-to-go"))
         _choice(self, "rlvr", "compat", ("fixed", "reference"))
         if isinstance(self.loss, dict):
             self.loss = GRPOLossConfig(**self.loss)

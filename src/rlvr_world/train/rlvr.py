@@ -6,6 +6,8 @@ for step in 1..steps:
     samples   = G responses each (KV-cache sampler)                      [B*G, Lr]
     rewards   = reward(decode(samples), references)                      [B*G]
     A         = group_advantages(rewards)                                [B*G]
+                (credit=reward-to-go: rewards per span [B*G, S], each span's tokens
+                 get the group advantage of its reward-to-go)
     drop zero-variance groups; logp_ref, logp_old under no_grad
     for epoch in epochs: for mini-batch of questions:
         loss = clipped surrogate + kl_coef * KL - entropy_coef * H      (token-mean)
@@ -28,6 +30,9 @@ from rlvr_world.core.grpo import (
     aggregation_denominator,
     group_advantages,
     grpo_loss,
+    reward_to_go,
+    span_advantages,
+    spread_over_spans,
     truncation_mask,
     zero_variance_groups,
 )
@@ -65,11 +70,24 @@ def step_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + step)
 
 
+def reward_function(task, cfg):
+    """The task's training reward for `cfg.credit`: per response (`task.reward`) or, for
+    reward-to-go, per generated span (`task.span_reward`: rewards [N][S] and weights [S])."""
+    if cfg.credit != "reward-to-go":
+        return task.reward(cfg.reward)
+    if not hasattr(task, "span_reward"):
+        raise ValueError(
+            "rlvr.credit=reward-to-go needs a task that scores each generated span; "
+            f"the {task.name!r} task does not (use rlvr.credit=sequence)"
+        )
+    return task.span_reward(cfg.reward)
+
+
 def train_rlvr(ctx: Context) -> dict:
     cfg, model, device, task = ctx.config.rlvr, ctx.model, ctx.device, ctx.task
     world = ctx.world
     train = task.examples("train")
-    reward_fn = task.reward(cfg.reward)
+    reward_fn = reward_function(task, cfg)
     reference = None
     if cfg.loss.kl_coef > 0:  # the frozen initial model; beta = 0 needs none
         reference = ctx.reference
@@ -181,10 +199,11 @@ def grpo_step(
     sample_seconds = time.perf_counter() - timer
     expanded = [e for e in local for _ in range(group_size)]  # [b*G], group-contiguous
     predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), expanded)]
-    local_rewards = torch.tensor(
-        reward_fn(predictions, [e.reference for e in expanded], [e.context for e in expanded]),
-        dtype=torch.float,
-    )  # [b*G]
+    scored = reward_fn(predictions, [e.reference for e in expanded], [e.context for e in expanded])
+    if cfg.credit == "reward-to-go":  # (rewards [b*G][S], weights [S]) -> returns [b*G, S]
+        local_returns = reward_to_go(torch.tensor(scored[0]), torch.tensor(scored[1]))
+    else:
+        local_returns = torch.tensor(scored, dtype=torch.float).unsqueeze(1)  # [b*G, 1]
     # logged per-sample terms: a task's cheap training metrics if it has them (video: no
     # second LPIPS network), else its full scores
     terms = getattr(task, "train_metrics", task.score)(predictions, expanded)
@@ -194,10 +213,19 @@ def grpo_step(
     loss_mask = samples.loss_mask
     if cfg.mask_truncated:
         loss_mask = truncation_mask(samples.finished, loss_mask)
-    rewards = world.gather_rows(local_rewards)  # [B*G], the whole step's
+    returns = world.gather_rows(local_returns)  # [B*G, S], the whole step's
+    rewards = returns[:, 0]  # [B*G]: a response's return from its first span is its reward
     all_loss_mask = world.gather_rows(loss_mask)  # [B*G, Lr'] for the loss denominators
-    advantages = group_advantages(rewards, group_size, cfg.advantage_scale, cfg.baseline)
-    advantages = advantages[share.start * group_size : share.stop * group_size]  # [b*G]
+    local_rows = slice(share.start * group_size, share.stop * group_size)
+    if cfg.credit == "reward-to-go":
+        per_span = span_advantages(returns, group_size, cfg.advantage_scale, cfg.baseline)
+        span_index = samples.span_index
+        if span_index is None:  # sampled in one go: a single span
+            span_index = torch.where(mask.bool(), 0, -1)
+        advantages = spread_over_spans(per_span[local_rows], span_index)  # [b*G, Lr]
+    else:
+        advantages = group_advantages(rewards, group_size, cfg.advantage_scale, cfg.baseline)
+        advantages = advantages[local_rows]  # [b*G]
     flat = zero_variance_groups(rewards, group_size)  # [B*G]
     groups = list(range(len(examples)))
     if cfg.skip_zero_variance:

@@ -24,15 +24,18 @@ DEFAULT_WEIGHTS = {"mae": 1.0, "lpips": 1.0}
 
 
 class FrameRewards(NamedTuple):
-    """rewards: float32 [B] in [minimum_reward(weights), 0]; terms: means for logging.
+    """rewards: float32 [B] in [minimum_reward(weights), 0]; terms: means for logging;
+    per_frame: float32 [B, T], each frame's own reward (same weights and clamping).
 
     terms[name] is the batch mean of the aggregated per-frame term (clamped to WORST, so
     mean(rewards) = -sum(weights[name] * terms[name])); terms["malformed"] is the fraction of
-    samples that scored the minimum because their prediction was unusable.
+    samples that scored the minimum because their prediction was unusable (all its frames
+    score it too). rewards = per_frame @ frame_weights(T, aggregate).
     """
 
     rewards: torch.Tensor
     terms: dict[str, float]
+    per_frame: torch.Tensor
 
 
 def minimum_reward(weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> float:
@@ -165,6 +168,9 @@ def frame_reward(
     usable = [i for i, s in enumerate(samples) if _usable(s, target.shape[1:])]
     # per-sample aggregated terms, malformed samples at the worst value: {name: [B]}
     terms = {name: torch.full((batch,), WORST[name], device=target.device) for name in weights}
+    frame_terms = {
+        name: torch.full((batch, frames), WORST[name], device=target.device) for name in weights
+    }
     if usable:
         with torch.no_grad():
             x = torch.stack([samples[i].to(target.device) for i in usable]).float()
@@ -181,10 +187,15 @@ def frame_reward(
             }
             for name, values in aggregate_terms(per_frame, aggregate, discount).items():
                 terms[name][usable] = values
+            for name, values in per_frame.items():
+                frame_terms[name][usable] = values.nan_to_num(WORST[name]).clamp(0.0, WORST[name])
     rewards = reward_from_terms(terms, weights)
+    per_frame_rewards = reward_from_terms(
+        {name: values.flatten() for name, values in frame_terms.items()}, weights
+    ).view(batch, frames)
     log = {name: float(values.mean()) if batch else 0.0 for name, values in terms.items()}
     log["malformed"] = 1.0 - len(usable) / batch if batch else 0.0
-    return FrameRewards(rewards.float(), log)
+    return FrameRewards(rewards.float(), log, per_frame_rewards.float())
 
 
 class Repetition(NamedTuple):

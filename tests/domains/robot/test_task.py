@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from rlvr_world.core.grpo import GRPOLossConfig
 from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.sampler import SamplingConfig
 from rlvr_world.domains.robot.task import RobotTask
+from rlvr_world.train.config import RLVRConfig
+from rlvr_world.train.rlvr import grpo_step
 from rlvr_world.video.autoencoder import frames_to_float
 
 SIZE = 32  # as the conftest fixtures
@@ -15,6 +18,16 @@ SIZE = 32  # as the conftest fixtures
 def make_task(episodes, tokenizer, mode, **kwargs):
     defaults = dict(context_frames=2, rollout_frames=3, stride=3, lpips_net="alex")
     return RobotTask({"train": episodes}, tokenizer, mode=mode, **{**defaults, **kwargs})
+
+
+def tiny_model(tokenizer):
+    return build_llama(
+        ModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64),
+        tokenizer.vocab_size,
+        tokenizer.pad_id,
+        tokenizer.bos_id,
+        tokenizer.eos_id,
+    )
 
 
 def test_token_layout(tokenizer):
@@ -62,13 +75,7 @@ def test_multi_step_examples(episodes, tokenizer):
 def test_generate_decode_score(episodes, tokenizer, mode):
     task = make_task(episodes, tokenizer, mode)
     torch.manual_seed(0)
-    model = build_llama(
-        ModelConfig(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64),
-        tokenizer.vocab_size,
-        tokenizer.pad_id,
-        tokenizer.bos_id,
-        tokenizer.eos_id,
-    ).eval()
+    model = tiny_model(tokenizer).eval()
     examples = task.examples("train")[:2]
     samples = task.generate(
         model, examples, SamplingConfig(), group_size=3, generator=torch.Generator().manual_seed(0)
@@ -106,6 +113,29 @@ def test_reward_perfect_malformed_and_order(episodes, tokenizer):
     assert rewards[2] == rewards[3] == rewards[4] == pytest.approx(-3.0)  # the minimum
     with pytest.raises(KeyError, match="mae_lpips"):
         task.reward("exact")
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "discounted", "last"])
+def test_span_reward_is_per_frame_and_aggregates_to_the_reward(episodes, tokenizer, aggregate):
+    task = make_task(episodes, tokenizer, "multi", rollout_frames=4, reward_aggregate=aggregate)
+    examples = task.examples("train")[:2]
+    references = [e.reference for e in examples]
+    truth = frames_to_float(references[0])  # [3, 3, H, W]
+    off = truth.clone()
+    off[1] = (off[1] + 0.25).clamp(0, 1)  # sample 1: only its second frame is off
+    predictions = [{"frames": truth}, {"frames": off}, None]
+    targets = [references[0], references[0], references[1]]
+    per_frame, weights = task.span_reward("mae")(predictions, targets, [])
+    assert len(weights) == 3 and sum(weights) == pytest.approx(1.0)
+    mae = float((off[1] - truth[1]).abs().mean())
+    assert per_frame[0] == pytest.approx([0.0, 0.0, 0.0], abs=1e-6)
+    assert per_frame[1] == pytest.approx([0.0, -mae, 0.0], abs=1e-6)
+    assert per_frame[2] == [-1.0] * 3  # malformed: every frame scores the minimum
+    rewards = task.reward("mae")(predictions, targets, [])
+    weighted = [sum(w * r for w, r in zip(weights, rows)) for rows in per_frame]
+    assert weighted == pytest.approx(rewards, abs=1e-6)
+    with pytest.raises(KeyError, match="mae_lpips"):
+        task.span_reward("exact")
 
 
 def test_train_metrics_are_cheap_terms_and_reward_net_is_separate(episodes, tokenizer):
@@ -167,3 +197,54 @@ def test_generate_and_score_with_a_future_tokenizer(episodes, future_tokenizer):
     assert predictions[0]["frames"].shape == (2, 3, SIZE, SIZE)
     scores = task.score(predictions, examples)
     assert all(0.0 <= s["mae"] <= 1.0 and np.isfinite(s["reward"]) for s in scores)
+
+
+def _step_with_credit(task, tokenizer, credit, seed=0):
+    """The weights after one GRPO step from the same model, data and samples."""
+    torch.manual_seed(0)
+    model = tiny_model(tokenizer)
+    cfg = RLVRConfig(
+        questions_per_step=2,
+        group_size=4,
+        mini_batch_size=2,
+        lr=1e-2,
+        reward="mae",
+        credit=credit,
+        skip_zero_variance=False,
+        loss=GRPOLossConfig(kl_coef=0.0, entropy_coef=0.0),
+    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    reward_fn = task.span_reward("mae") if credit == "reward-to-go" else task.reward("mae")
+    metrics = grpo_step(
+        model,
+        None,
+        optimizer,
+        task,
+        reward_fn,
+        task.examples("train")[:2],
+        cfg,
+        SamplingConfig(),
+        torch.Generator().manual_seed(seed),
+        "cpu",
+    )
+    return metrics, torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_reward_to_go_credit_with_one_span_is_sequence_credit(episodes, tokenizer):
+    task = make_task(episodes, tokenizer, "single")
+    seq_metrics, seq_weights = _step_with_credit(task, tokenizer, "sequence")
+    rtg_metrics, rtg_weights = _step_with_credit(task, tokenizer, "reward-to-go")
+    assert rtg_metrics["reward_mean"] == pytest.approx(seq_metrics["reward_mean"], rel=1e-5)
+    torch.testing.assert_close(rtg_weights, seq_weights)
+
+
+def test_reward_to_go_credit_updates_multi_step_spans_differently(episodes, tokenizer):
+    task = make_task(episodes, tokenizer, "multi", rollout_frames=4)
+    seq_metrics, seq_weights = _step_with_credit(task, tokenizer, "sequence")
+    rtg_metrics, rtg_weights = _step_with_credit(task, tokenizer, "reward-to-go")
+    # the same samples and rewards (the first span's return is the sequence reward) ...
+    assert rtg_metrics["reward_mean"] == pytest.approx(seq_metrics["reward_mean"], rel=1e-5)
+    assert rtg_metrics["reward_std"] == pytest.approx(seq_metrics["reward_std"], rel=1e-4)
+    # ... but later spans are credited with their own reward-to-go: a different update
+    assert torch.isfinite(rtg_weights).all()
+    assert not torch.allclose(rtg_weights, seq_weights)

@@ -33,6 +33,7 @@ from rlvr_world.video.metrics import frame_metrics, lpips
 from rlvr_world.video.rewards import (
     aggregate_terms,
     frame_reward,
+    frame_weights,
     minimum_reward,
     repetition,
     reward_from_terms,
@@ -261,30 +262,53 @@ class RobotTask:
     def _targets(self, examples: Sequence[Example]) -> torch.Tensor:
         return torch.stack([frames_to_float(e.reference) for e in examples])  # [B, F, 3, H, W]
 
+    def _reward_weights(self, name: str) -> dict[str, float]:
+        if name != "mae_lpips" and name not in ("mae", "mse", "lpips"):
+            raise KeyError(f"unknown reward {name!r}; known: mae_lpips, mae, mse, lpips")
+        return self.reward_weights if name == "mae_lpips" else {name: 1.0}
+
+    def _frame_reward(self, predictions, references, weights):
+        pred = [p.get("frames") if isinstance(p, Mapping) else None for p in predictions]
+        target = torch.stack([frames_to_float(r) for r in references])
+        return frame_reward(
+            pred,
+            target,
+            weights=weights,
+            aggregate=self.reward_aggregate,
+            lpips_net=self.reward_lpips_net,
+        )
+
     def reward(self, name: str = "mae_lpips"):
         """`mae_lpips` (SPEC §5: -(MAE + LPIPS) with this task's weights and aggregation), or
         a single term: `mae`, `mse`, `lpips`."""
-        weights = self.reward_weights if name == "mae_lpips" else {name: 1.0}
-        if name != "mae_lpips" and name not in ("mae", "mse", "lpips"):
-            raise KeyError(f"unknown reward {name!r}; known: mae_lpips, mae, mse, lpips")
+        weights = self._reward_weights(name)
         floor = minimum_reward(weights)
 
         def reward_fn(predictions, references, contexts) -> list[float]:
             try:
-                pred = [p.get("frames") if isinstance(p, Mapping) else None for p in predictions]
-                target = torch.stack([frames_to_float(r) for r in references])
-                result = frame_reward(
-                    pred,
-                    target,
-                    weights=weights,
-                    aggregate=self.reward_aggregate,
-                    lpips_net=self.reward_lpips_net,
-                )
-                return [float(r) for r in result.rewards]
+                return [float(r) for r in self._frame_reward(predictions, references, weights)[0]]
             except (ValueError, RuntimeError, TypeError):  # a malformed batch: every sample loses
                 return [floor] * len(predictions)
 
         return reward_fn
+
+    def span_reward(self, name: str = "mae_lpips"):
+        """The reward of each predicted frame, for per-span credit (`rlvr.credit`):
+        `(predictions, references, contexts) -> (rewards [N][F], weights [F])`, where the
+        weights are the task's frame aggregation (`video.rewards.frame_weights`), so that
+        sum_f w_f r_f is `reward(name)`'s value."""
+        weights = self._reward_weights(name)
+        floor = minimum_reward(weights)
+        frame_w = frame_weights(self.predicted_frames, self.reward_aggregate).tolist()
+
+        def span_reward_fn(predictions, references, contexts):
+            try:
+                per_frame = self._frame_reward(predictions, references, weights).per_frame
+                return per_frame.tolist(), frame_w
+            except (ValueError, RuntimeError, TypeError):  # a malformed batch: every frame loses
+                return [[floor] * len(frame_w) for _ in predictions], frame_w
+
+        return span_reward_fn
 
     def score(self, predictions: Sequence[dict], examples: Sequence[Example]) -> list[dict]:
         """Per example: each metric averaged over its predicted frames (LPIPS with `lpips_net`),
