@@ -190,7 +190,12 @@ def cmd_bench(args) -> int:
     elif args.which == "mpc":
         from rlvr_world.bench.mpc import bench_mpc
 
-        result = bench_mpc(Path(args.out), quick=args.quick, runs=args.runs and Path(args.runs))
+        result = bench_mpc(
+            Path(args.out),
+            quick=args.quick,
+            runs=args.runs and Path(args.runs),
+            episodes_per_task=args.episodes or 10,
+        )
         print(json.dumps(result, indent=2))
         return 0
     elif args.which == "policy-eval":
@@ -211,7 +216,7 @@ def cmd_bench(args) -> int:
     if args.runs:
         raise ValueError("--runs is for `bench mpc` and `bench policy-eval` only")
     if args.episodes:
-        raise ValueError("--episodes is for `bench policy-eval` only")
+        raise ValueError("--episodes is for `bench mpc` and `bench policy-eval` only")
     result = bench(Path(args.out), quick=args.quick)
     print(json.dumps(result, indent=2))
     return 0
@@ -412,7 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="mpc: a `bench web` runs folder (mle/, rlvr/) to plan with; policy-eval: a "
         "`bench robot` runs folder (multi-mle/, multi-rlvr/)",
     )
-    p.add_argument("--episodes", type=int, help="policy-eval: imagined episodes per policy")
+    p.add_argument(
+        "--episodes",
+        type=int,
+        help="mpc: planning episodes per task (default 10); policy-eval: imagined episodes per "
+        "policy",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(

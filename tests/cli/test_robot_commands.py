@@ -7,6 +7,7 @@ import pytest
 
 from rlvr_world.cli import main
 from rlvr_world.domains.robot.data import load_episodes
+from rlvr_world.eval.stats import paired_bootstrap, relative_reduction
 
 METRICS = {"mae", "mse", "psnr", "ssim", "lpips"}
 
@@ -125,6 +126,17 @@ def test_bench_robot_quick(tmp_path):
         assert set(result[setup]["mle"]) >= METRICS and set(result[setup]["rlvr"]) >= METRICS
     assert "repetition" in result["multi_step"]["mle"]
     assert set(result["rl_steps"]) == {"single_step", "multi_step"} and result["wall_seconds"] > 0
+    # the gain's interval: a paired bootstrap over the test windows both models scored
+    runs = tmp_path / "bench-runs"
+    mle, rlvr = (
+        [json.loads(line)["scores"]["lpips"] for line in (runs / name / "samples.jsonl").open()]
+        for name in ("multi-mle", "multi-rlvr")
+    )
+    assert len(mle) == len(rlvr) > 0
+    low, high = result["multi_step_lpips_gain_ci95"]
+    assert (low, high) == pytest.approx(paired_bootstrap(mle, rlvr, relative_reduction))
+    assert low <= high
+    assert result["multi_step_lpips_gain"] == pytest.approx(1 - np.mean(rlvr) / np.mean(mle))
 
 
 def test_tokenizer_path_is_copied_into_the_run(runs, tmp_path):

@@ -8,6 +8,7 @@ from rlvr_world.bench.web import NO_CHANGE
 from rlvr_world.cli import main
 from rlvr_world.domains.web.data import load_transitions
 from rlvr_world.domains.web.rewards import web_f1
+from rlvr_world.eval.stats import mean_difference, paired_bootstrap
 
 
 def test_web_pipeline_through_the_cli(tmp_path, capsys):
@@ -34,6 +35,16 @@ def test_web_pipeline_through_the_cli(tmp_path, capsys):
     assert set(result["success"]) == {"random", "no_change", "mle", "rlvr", "oracle"}
     assert result["episodes"] == 2 and result["success"]["oracle"] == 1.0
     assert all(0 <= v <= 1 for v in result["success"].values())
+    # per-episode outcomes, and the paired comparison of RLVR and MLE on the same episodes
+    outcomes = {name: result["details"][name]["outcomes"] for name in ("mle", "rlvr")}
+    assert [sum(o) / len(o) for o in outcomes.values()] == [
+        result["success"]["mle"],
+        result["success"]["rlvr"],
+    ]
+    paired = result["rlvr_vs_mle"]
+    pairs = list(zip(outcomes["rlvr"], outcomes["mle"]))
+    assert paired["both"] == pairs.count((1, 1)) and paired["neither"] == pairs.count((0, 0))
+    assert paired["first_only"] == pairs.count((1, 0)) and 0 < paired["p_value"] <= 1
     capsys.readouterr()
     args = ["plan", "--world-model", str(rlvr), "--task", "open_product", "--max-steps", "3"]
     assert main(args) == 0
@@ -49,8 +60,16 @@ def test_bench_web_quick_with_the_no_change_floor(tmp_path):
         assert set(result[name]) >= {"f1", "precision", "recall", "f1_by_split", "examples"}
     assert result["rl_steps"] > 0 and result["wall_seconds"] > 0
     assert result["f1_gain"] == pytest.approx(result["rlvr"]["f1"] - result["mle"]["f1"])
-    # the floor is the constant "nothing changes" answer scored on the models' test examples
+    # the gain's interval: a paired bootstrap over the test transitions both models scored
     runs = tmp_path / "web-runs"
+    mle, rlvr = (
+        [json.loads(line)["scores"]["f1"] for line in (runs / name / "samples.jsonl").open()]
+        for name in ("mle", "rlvr")
+    )
+    low, high = result["f1_gain_ci95"]
+    assert (low, high) == pytest.approx(paired_bootstrap(mle, rlvr, mean_difference))
+    assert -1 <= low <= high <= 1
+    # the floor is the constant "nothing changes" answer scored on the models' test examples
     scored = {json.loads(line)["id"] for line in (runs / "mle" / "samples.jsonl").open()}
     test = [t for t in load_transitions(runs / "mle" / "data" / "test.jsonl") if t.id in scored]
     assert result["no_change"]["examples"] == result["mle"]["examples"] == len(test) > 0

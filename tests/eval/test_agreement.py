@@ -1,11 +1,13 @@
 """Agreement of estimated with true success rates: hand-worked MAE, Pearson and MMRV."""
 
+import doctest
 import math
 
 import numpy as np
 import pytest
 from scipy import stats
 
+from rlvr_world.eval import agreement
 from rlvr_world.eval.agreement import mean_absolute_error, mmrv, pearson
 
 
@@ -51,3 +53,8 @@ def test_lengths_must_match():
         mmrv([0.1], [0.1, 0.2])
     with pytest.raises(ValueError, match="equally long"):
         mean_absolute_error([], [])
+
+
+def test_docstring_examples():
+    failures, tried = doctest.testmod(agreement, raise_on_error=False)
+    assert tried >= 3 and failures == 0

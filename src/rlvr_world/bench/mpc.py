@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from rlvr_world.eval.stats import paired_comparison
 from rlvr_world.train.run import write_json
 
 TARGET_RATIO = 1.184
@@ -70,6 +71,7 @@ def plan_success(
             "success": sum(r.success for _, r in rows) / len(rows),
             "progress": sum(r.progress for _, r in rows) / len(rows),
             "steps": sum(len(r.decisions) for _, r in rows) / len(rows),
+            "outcomes": [int(r.success) for _, r in rows],  # per episode, in `episodes` order
             "by_task": {
                 task: sum(r.success for t, r in rows if t == task) / episodes_per_task
                 for task in tasks
@@ -83,7 +85,7 @@ def bench_mpc(
     out: Path,
     quick: bool = False,
     runs: Path | None = None,
-    episodes_per_task: int = 5,
+    episodes_per_task: int = 10,
     preset: str = "web-bench",
 ) -> dict:
     """Run the benchmark; writes `out` (JSON) and, when it trains, the run folders beside it."""
@@ -137,6 +139,8 @@ def bench_mpc(
         "success": success,
         "episodes": episodes * len(tasks),
         "rlvr_over_mle": ratio,
+        # the same episodes with both models: is the difference more than chance?
+        "rlvr_vs_mle": paired_comparison(results["rlvr"]["outcomes"], results["mle"]["outcomes"]),
         "details": results,
         "target": {
             "rlvr_over_mle": TARGET_RATIO,

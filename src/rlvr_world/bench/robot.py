@@ -17,9 +17,10 @@ import dataclasses
 import time
 from pathlib import Path
 
+from rlvr_world.eval.stats import paired_bootstrap, relative_reduction
 from rlvr_world.train.pipeline import evaluate_run, run_mle, run_rlvr
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import read_metrics, write_json
+from rlvr_world.train.run import paired_scores, read_metrics, write_json
 
 TARGET_LPIPS_GAIN = 0.092
 """The paper's multi-step LPIPS improvement (14.8 -> 13.4, x100)."""
@@ -75,10 +76,13 @@ def bench_robot(out: Path, quick: bool = False, preset: str = "robot-bench") -> 
         rl_steps[f"{setup}_step"] = max((r["step"] for r in rows), default=0)
     mle, rlvr = result["multi_step"]["mle"], result["multi_step"]["rlvr"]
     gain = 1 - rlvr["lpips"] / mle["lpips"] if mle["lpips"] else 0.0
+    # the same test windows for both: a paired bootstrap over windows
+    before, after = paired_scores(runs["multi_mle"], runs["multi_rlvr"], "lpips")
     result.update(
         rl_steps=rl_steps,
         wall_seconds=time.perf_counter() - start,
         multi_step_lpips_gain=gain,
+        multi_step_lpips_gain_ci95=paired_bootstrap(before, after, relative_reduction),
         target={
             "lpips_gain": TARGET_LPIPS_GAIN,
             "met": gain >= TARGET_LPIPS_GAIN

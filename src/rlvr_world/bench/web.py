@@ -19,9 +19,10 @@ from pathlib import Path
 
 from rlvr_world.bench.controlled import RUNS, count_lines, mle_rlvr_control
 from rlvr_world.domains.web.diff import format_sections
+from rlvr_world.eval.stats import mean_difference, paired_bootstrap
 from rlvr_world.train.pipeline import load_run_task
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import write_json
+from rlvr_world.train.run import paired_scores, write_json
 
 TARGET_GAIN = 0.15
 SCORES = ("f1", "precision", "recall", "f1_by_split", "examples")
@@ -53,12 +54,15 @@ def bench_web(out: Path, quick: bool = False, preset: str = "web-bench") -> dict
     }
     result["no_change"] = no_change_scores(done["runs"]["mle"])
     gain = result["rlvr"]["f1"] - result["mle"]["f1"]
+    # the same test transitions for both: a paired bootstrap over transitions
+    before, after = paired_scores(done["runs"]["mle"], done["runs"]["rlvr"], "f1")
     result.update(
         rl_steps=done["rl_steps"],
         mle_more_steps=done["mle_more_steps"],
         rl_seconds=done["rl_seconds"],
         wall_seconds=time.perf_counter() - start,
         f1_gain=gain,
+        f1_gain_ci95=paired_bootstrap(before, after, mean_difference),
         target={
             "f1_gain": TARGET_GAIN,
             "met": gain >= TARGET_GAIN and result["rlvr"]["f1"] > result["mle_more"]["f1"],

@@ -93,6 +93,31 @@ def read_metrics(folder: str | Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def sample_scores(folder: str | Path, key: str) -> dict[str, float]:
+    """Example id -> its `key` score in a run's `samples.jsonl` (the last evaluation's)."""
+    path = Path(folder) / "samples.jsonl"
+    out = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        try:
+            out[str(record["id"])] = float(record["scores"][key])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}, line {number}: no numeric scores.{key} ({error})") from None
+    return out
+
+
+def paired_scores(first: str | Path, second: str | Path, key: str) -> tuple[list, list]:
+    """The `key` scores of two runs' last evaluations on the examples both scored, in one
+    order: (first's, second's)."""
+    a, b = sample_scores(first, key), sample_scores(second, key)
+    ids = [i for i in a if i in b]
+    if not ids:
+        raise ValueError(f"{first} and {second} scored no example in common")
+    return [a[i] for i in ids], [b[i] for i in ids]
+
+
 def write_config(folder: Path, config: dict) -> None:
     atomic_write_text(folder / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 

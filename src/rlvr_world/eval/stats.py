@@ -1,0 +1,85 @@
+"""Is a difference between two models on the same examples more than chance?
+
+Paired comparisons: both models are scored on the same held-out examples (episodes, windows,
+transitions), so the tests resample or count *pairs*.
+
+    >>> paired_comparison([1, 1, 1, 1, 1, 1, 0, 0], [1, 0, 0, 0, 0, 0, 1, 0])
+    {'both': 1, 'first_only': 5, 'second_only': 1, 'neither': 1, 'p_value': 0.21875}
+    >>> relative_reduction([0.2, 0.4], [0.1, 0.2])
+    0.5
+    >>> paired_bootstrap([0.2, 0.4, 0.3], [0.1, 0.2, 0.15], relative_reduction)  # all halved
+    (0.5, 0.5)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+__all__ = ["mean_difference", "paired_bootstrap", "paired_comparison", "relative_reduction"]
+
+
+def _check(first: Sequence, second: Sequence) -> None:
+    if len(first) != len(second) or not len(first):
+        raise ValueError(
+            f"expected two equally long non-empty lists, got {len(first)} and {len(second)}"
+        )
+
+
+def paired_comparison(first: Sequence[bool | int], second: Sequence[bool | int]) -> dict:
+    """Two agents' successes on the same episodes: how many episodes both, only the first, only
+    the second and neither solved, and the two-sided p-value of the exact McNemar (sign) test
+    that neither is better: with n = first_only + second_only discordant episodes,
+    p = min(1, 2 * P[Binomial(n, 1/2) <= min(first_only, second_only)]) (1.0 when n = 0)."""
+    _check(first, second)
+    pairs = [(bool(a), bool(b)) for a, b in zip(first, second)]
+    first_only = sum(a and not b for a, b in pairs)
+    second_only = sum(b and not a for a, b in pairs)
+    n = first_only + second_only
+    tail = sum(math.comb(n, i) for i in range(min(first_only, second_only) + 1)) / 2**n
+    return {
+        "both": sum(a and b for a, b in pairs),
+        "first_only": first_only,
+        "second_only": second_only,
+        "neither": sum(not (a or b) for a, b in pairs),
+        "p_value": min(1.0, 2 * tail),
+    }
+
+
+def relative_reduction(before: Sequence[float], after: Sequence[float]) -> float:
+    """1 - mean(after) / mean(before): how much lower `after` is, as a fraction (an error
+    metric such as LPIPS; 0.092 is the paper's 9.2%). 0.0 when mean(before) is 0."""
+    base = float(np.mean(before))
+    return 1.0 - float(np.mean(after)) / base if base else 0.0
+
+
+def mean_difference(before: Sequence[float], after: Sequence[float]) -> float:
+    """mean(after) - mean(before): an absolute gain (a score such as F1)."""
+    return float(np.mean(after)) - float(np.mean(before))
+
+
+def paired_bootstrap(
+    before: Sequence[float],
+    after: Sequence[float],
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of `statistic(before, after)` over examples: each resample
+    draws examples with replacement and keeps their pairs together. Deterministic under `seed`.
+
+    before, after: per-example values of the two models on the same examples, in one order.
+    Returns (low, high) at confidence `level`."""
+    _check(before, after)
+    if not 0 < level < 1 or resamples < 1:
+        raise ValueError(f"need 0 < level < 1 and resamples >= 1, got {level}, {resamples}")
+    x, y = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(x), size=(resamples, len(x)))
+    values = np.array([statistic(x[rows], y[rows]) for rows in draws])
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
