@@ -196,8 +196,13 @@ def test_bench_policy_eval_quick_on_given_runs(runs, tmp_path):
         assert {"task", "name", "true", "mle", "rlvr"} <= set(row)
         assert set(row["decoded"]) == {"mle", "rlvr"}
         assert all(0.0 <= rate <= 1.0 for rate in row["decoded"].values())
-    for metric in ("mae", "mmrv", "decoded"):
+    for metric in ("mae", "mmrv", "decoded", "mae_ci95"):
         assert set(result[metric]) == {"mle", "rlvr"}
+    for model in ("mle", "rlvr"):  # the bootstrap interval holds values an MAE can take
+        low, high = result["mae_ci95"][model]
+        assert 0.0 <= low <= high <= 1.0
+    low, high = result["mae_difference_ci95"]["rlvr - mle"]
+    assert -1.0 <= low <= high <= 1.0
     assert result["episodes_per_policy"] == 2 and 0.0 <= result["detector"]["accuracy"] <= 1.0
     probe = result["action_probe"]["rlvr"]["lift"]
     assert probe["starts"] == 8 and probe["static_error"] > 0

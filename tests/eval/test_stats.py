@@ -12,6 +12,7 @@ from rlvr_world.eval.stats import (
     mean_difference,
     paired_bootstrap,
     paired_comparison,
+    rate_mae_intervals,
     relative_reduction,
 )
 
@@ -84,6 +85,32 @@ def test_paired_bootstrap_agrees_with_scipy():
     width = theirs.high - theirs.low
     assert ours_low == pytest.approx(theirs.low, abs=0.1 * width)
     assert ours_high == pytest.approx(theirs.high, abs=0.1 * width)
+
+
+def test_rate_mae_intervals_by_hand():
+    true = [0.5, 0.0]
+    # rows whose episodes all agree give the same rates in every resample: zero-width intervals
+    outcomes = {
+        "mle": [[0, 0, 0, 0], [1, 1, 1, 1]],  # rates 0 and 1: MAE (0.5 + 1) / 2 = 0.75
+        "rlvr": [[1, 1, 1, 1], [0, 0, 0, 0]],  # rates 1 and 0: MAE (0.5 + 0) / 2 = 0.25
+    }
+    out = rate_mae_intervals(true, outcomes)
+    assert out["mae"]["mle"] == pytest.approx((0.75, 0.75))
+    assert out["mae"]["rlvr"] == pytest.approx((0.25, 0.25))
+    assert out["difference"] == {"rlvr - mle": pytest.approx((-0.5, -0.5))}
+
+
+def test_rate_mae_intervals_pair_the_episodes():
+    # the two models agree on every episode: their MAE difference is exactly 0 in every
+    # resample although each MAE varies (a paired bootstrap draws the same episodes for both)
+    rng = np.random.default_rng(0)
+    same = (rng.random((5, 24)) < 0.5).astype(int).tolist()
+    out = rate_mae_intervals([0.3, 0.5, 0.2, 0.9, 0.0], {"a": same, "b": same})
+    low, high = out["mae"]["a"]
+    assert low < high
+    assert out["difference"]["b - a"] == (0.0, 0.0)
+    with pytest.raises(ValueError, match=r"\[P, E\]"):
+        rate_mae_intervals([0.1], {"a": [[1, 0]], "b": [[1, 0, 1]]})
 
 
 def test_docstring_examples():

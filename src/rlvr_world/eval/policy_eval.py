@@ -35,6 +35,7 @@ from rlvr_world.domains.robot.policy_eval import (
 )
 from rlvr_world.domains.robot.sim import TASKS
 from rlvr_world.eval.agreement import mean_absolute_error, mmrv, pearson
+from rlvr_world.eval.stats import rate_mae_intervals
 from rlvr_world.train.run import write_json
 
 __all__ = ["SEED_OFFSET", "compare_policies", "estimate_policy", "save_gif"]
@@ -122,7 +123,9 @@ def compare_policies(
     {"mae", "pearson"}} of the rates judged on the estimate's real episodes round-tripped
     through the model's tokenizer (`decode_episode`, each row's "decoded": {model: rate}): the
     best a world model could do through that tokenizer and detector, "episodes_per_policy",
-    "true_episodes_per_policy", "max_steps", "seconds"}.
+    "true_episodes_per_policy", "max_steps", "seconds", "mae_ci95": {model: (low, high)} and
+    "mae_difference_ci95": {"<model> - <first model>": (low, high)} (`eval.stats.
+    rate_mae_intervals`: a paired bootstrap over the imagined episodes, true rates fixed)}.
     Pearson pools every (task, policy); MMRV ranks the policies of each task among
     themselves (as SIMPLER) and averages over tasks; MAE pools."""
     if true_episodes < episodes:
@@ -134,7 +137,7 @@ def compare_policies(
     if len(sizes) != 1:
         raise ValueError(f"the world models see frames of different sizes: {sorted(sizes)}")
     size = sizes.pop()
-    rows, truth = [], {}
+    rows, truth, outcomes = [], {}, {}
     pairs = [(task, name) for task in tasks for name in policies]
     for task, name in tqdm(pairs, desc="simulator", disable=not progress):
         seeds = _seeds(seed, task, true_episodes)
@@ -166,6 +169,7 @@ def compare_policies(
         for row in rows:
             mine = [e for e in imagined if e.task == row["task"] and e.policy == row["name"]]
             row[label] = _rate(mine)
+            outcomes.setdefault(label, []).append([int(e.success) for e in mine])
             real = truth[row["task"], row["name"]][:episodes]
             decoded = [
                 judge_success(e.task, decode_episode(tokenizer, e.frames, chunk)) for e in real
@@ -202,7 +206,11 @@ def compare_policies(
         decoded = [r["decoded"][label] for r in rows]
         ceiling = _agreement([r["true"] for r in rows], decoded)
         out["decoded"][label] = {"mae": ceiling["mae"], "pearson": ceiling["pearson"]}
+    # imagined episode i of a policy starts from the same real frame for every world model
+    intervals = rate_mae_intervals([r["true"] for r in rows], outcomes)
     out.update(
+        mae_ci95=intervals["mae"],
+        mae_difference_ci95=intervals["difference"],
         by_task=by_task,
         action_probe=probes,
         detector=detector,

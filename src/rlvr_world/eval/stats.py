@@ -18,7 +18,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["mean_difference", "paired_bootstrap", "paired_comparison", "relative_reduction"]
+__all__ = [
+    "mean_difference",
+    "paired_bootstrap",
+    "paired_comparison",
+    "rate_mae_intervals",
+    "relative_reduction",
+]
 
 
 def _check(first: Sequence, second: Sequence) -> None:
@@ -83,3 +89,55 @@ def paired_bootstrap(
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def rate_mae_intervals(
+    true: Sequence[float],
+    outcomes: dict[str, Sequence[Sequence[int | bool]]],
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict:
+    """How far the mean absolute error between true success rates and rates estimated from
+    episodes could move by chance: a bootstrap over each row's episodes.
+
+    true: [P] true rates. outcomes: model -> [P][E] per-episode successes (0/1) of its
+        estimate, episode e of row p starting from the same state for every model, so each
+        resample draws the same episode indices for all models (a paired bootstrap).
+    Returns {"mae": {model: (low, high)}, "difference": {"<model> - <first model>": (low,
+    high)}} at confidence `level`; a difference interval below 0 means the model's MAE is
+    lower than the first model's beyond the episodes' chance.
+    """
+    if not outcomes:
+        raise ValueError("outcomes: expected at least one model")
+    arrays = {name: np.asarray(rows, dtype=float) for name, rows in outcomes.items()}
+    target = np.asarray(true, dtype=float)
+    shapes = {a.shape for a in arrays.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2 or next(iter(shapes))[0] != len(target):
+        raise ValueError(
+            f"outcomes must all be [P, E] with P = len(true) = {len(target)}, got {sorted(shapes)}"
+        )
+    rows, episodes = next(iter(shapes))
+    if episodes == 0 or not 0 < level < 1 or resamples < 1:
+        raise ValueError("need episodes, 0 < level < 1 and resamples >= 1")
+    draws = np.random.default_rng(seed).integers(0, episodes, size=(resamples, rows, episodes))
+    picked = np.arange(rows)[None, :, None]
+    mae = {
+        name: np.abs(a[picked, draws].mean(axis=2) - target).mean(axis=1)
+        for name, a in arrays.items()
+    }  # name -> [resamples]
+    tail = (1 - level) / 2 * 100
+
+    def interval(values: np.ndarray) -> tuple[float, float]:
+        low, high = np.percentile(values, [tail, 100 - tail])
+        return float(low), float(high)
+
+    first = next(iter(mae))
+    return {
+        "mae": {name: interval(values) for name, values in mae.items()},
+        "difference": {
+            f"{name} - {first}": interval(values - mae[first])
+            for name, values in mae.items()
+            if name != first
+        },
+    }
