@@ -130,6 +130,13 @@ def test_bench_textgame_quick(tmp_path):
     for name in ("mle", "rlvr", "mle_more"):
         assert set(result[name]["accuracy"]) == {"overall", "changed", "unchanged"}
     assert result["rl_steps"] > 0 and result["wall_seconds"] > 0
+    # RLVR against MLE on the same test transitions: the paired counts add up to the accuracies
+    paired, n = result["rlvr_vs_mle"], result["mle"]["examples"]
+    assert sum(paired[k] for k in ("both", "first_only", "second_only", "neither")) == n
+    both = paired["both"]
+    assert (both + paired["first_only"]) / n == pytest.approx(result["rlvr"]["accuracy"]["overall"])
+    assert (both + paired["second_only"]) / n == pytest.approx(result["mle"]["accuracy"]["overall"])
+    assert 0 < paired["p_value"] <= 1
 
 
 def test_console_script_is_installed():

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 from rlvr_world.bench.controlled import RUNS, count_lines, mle_rlvr_control
+from rlvr_world.eval.stats import paired_comparison
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import write_json
+from rlvr_world.train.run import paired_scores, write_json
 
 TARGET_RATIO = 1.30
 
@@ -41,12 +42,15 @@ def bench_textgame(out: Path, quick: bool = False, preset: str = "textgame-bench
         }
     overall = {k: result[k]["accuracy"]["overall"] for k in RUNS}
     ratio = overall["rlvr"] / overall["mle"] if overall["mle"] else float("inf")
+    # the same test transitions for both: which only one of them predicts exactly
+    mle, rlvr = paired_scores(done["runs"]["mle"], done["runs"]["rlvr"], "exact")
     result.update(
         rl_steps=done["rl_steps"],
         mle_more_steps=done["mle_more_steps"],
         rl_seconds=done["rl_seconds"],
         wall_seconds=time.perf_counter() - start,
         rlvr_over_mle=ratio,
+        rlvr_vs_mle=paired_comparison(rlvr, mle),
         target={
             "ratio": TARGET_RATIO,
             "met": ratio >= TARGET_RATIO and overall["rlvr"] > overall["mle_more"],

@@ -34,6 +34,13 @@ def _check(first: Sequence, second: Sequence) -> None:
         )
 
 
+def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    """The central `level` percentile interval of bootstrap values."""
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def paired_comparison(first: Sequence[bool | int], second: Sequence[bool | int]) -> dict:
     """Two agents' successes on the same episodes: how many episodes both, only the first, only
     the second and neither solved, and the two-sided p-value of the exact McNemar (sign) test
@@ -85,10 +92,7 @@ def paired_bootstrap(
     x, y = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(x), size=(resamples, len(x)))
-    values = np.array([statistic(x[rows], y[rows]) for rows in draws])
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
+    return _interval(np.array([statistic(x[rows], y[rows]) for rows in draws]), level)
 
 
 def rate_mae_intervals(
@@ -126,17 +130,11 @@ def rate_mae_intervals(
         name: np.abs(a[picked, draws].mean(axis=2) - target).mean(axis=1)
         for name, a in arrays.items()
     }  # name -> [resamples]
-    tail = (1 - level) / 2 * 100
-
-    def interval(values: np.ndarray) -> tuple[float, float]:
-        low, high = np.percentile(values, [tail, 100 - tail])
-        return float(low), float(high)
-
     first = next(iter(mae))
     return {
-        "mae": {name: interval(values) for name, values in mae.items()},
+        "mae": {name: _interval(values, level) for name, values in mae.items()},
         "difference": {
-            f"{name} - {first}": interval(values - mae[first])
+            f"{name} - {first}": _interval(values - mae[first], level)
             for name, values in mae.items()
             if name != first
         },
