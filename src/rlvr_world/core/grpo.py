@@ -15,6 +15,12 @@ The paper's objective (SPEC section 2), per valid response token t of sequence i
     kl_t    = exp(d_t) - d_t - 1                       (k3)
     loss    = token-mean(pg_t + beta * kl_t - entropy_coef * entropy_t)
 
+Per-span credit (responses generated span by span, e.g. one predicted frame a span): with a
+reward r_{i,k} per span and the sequence reward's span weights w_k, token t of span k gets
+
+    R_{i,k} = sum_{j >= k} w_j r_{i,j} / sum_{j >= k} w_j      (`reward_to_go`)
+    A_{i,t} = group advantage of R_{.,k} (`span_advantages`, `spread_over_spans`)
+
 Gradients never flow through `logp_old`, `logp_ref` or the advantages (they are detached here).
 """
 

@@ -26,6 +26,7 @@ def run_mle(
         result = train_mle(ctx)
         if ctx.world.main:
             write_json(ctx.run_dir / "train_result.json", {"phase": "mle", **result})
+        ctx.world.barrier()  # no rank tears the process group down while another still uses it
     finally:
         ctx.close()
     return ctx.run_dir
@@ -45,6 +46,7 @@ def run_rlvr(
         result = train_rlvr(ctx)
         if ctx.world.main:
             write_json(ctx.run_dir / "train_result.json", {"phase": "rlvr", **result})
+        ctx.world.barrier()  # no rank tears the process group down while another still uses it
     finally:
         ctx.close()
     return ctx.run_dir
