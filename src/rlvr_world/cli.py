@@ -474,10 +474,25 @@ def main(argv: list[str] | None = None) -> int:
     if extra:
         args.overrides = [*args.overrides, *extra]
     try:
-        return args.func(args)
+        code = args.func(args)
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        code = 2
+    if argv is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        _leave_worker(code)
+    return code
+
+
+def _leave_worker(code: int) -> None:
+    """End a torchrun worker process now, skipping interpreter finalization.
+
+    Its work is done and on disk (checkpoints are written atomically, the logger is closed, the
+    process group destroyed). Finalizing the interpreter behind gloo's threads has aborted a
+    worker at exit ("terminate called without an active exception", SIGABRT) after a
+    complete run, which torchrun reports as a failed job."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

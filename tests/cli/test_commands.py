@@ -1,6 +1,7 @@
 """Smoke runs of every command through the real CLI entry point (debug preset: seconds)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -137,6 +138,33 @@ def test_bench_textgame_quick(tmp_path):
     assert (both + paired["first_only"]) / n == pytest.approx(result["rlvr"]["accuracy"]["overall"])
     assert (both + paired["second_only"]) / n == pytest.approx(result["mle"]["accuracy"]["overall"])
     assert 0 < paired["p_value"] <= 1
+
+
+def test_a_torchrun_worker_leaves_with_its_exit_code_and_flushed_output():
+    """Under torchrun (WORLD_SIZE > 1) the CLI ends the process itself after the command:
+    its output must still be complete and its exit code the command's."""
+    env = {**os.environ, "WORLD_SIZE": "2"}
+    done = subprocess.run(
+        [sys.executable, "-m", "rlvr_world.cli", "config", "--preset", "textgame-debug"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0
+    alone = subprocess.run(
+        [sys.executable, "-m", "rlvr_world.cli", "config", "--preset", "textgame-debug"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout == alone.stdout and done.stdout.startswith("preset: textgame-debug")
+    failed = subprocess.run(  # a config error: main returns 2, the worker leaves with it
+        [sys.executable, "-m", "rlvr_world.cli", "config", "--preset", "textgame-debug"]
+        + ["rlvr.steps=0"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert failed.returncode == 2 and "rlvr.steps must be > 0" in failed.stderr
 
 
 def test_console_script_is_installed():
