@@ -92,6 +92,7 @@ def cmd_data(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from rlvr_world.train.distributed import launched_processes
     from rlvr_world.train.pipeline import load_run_config, run_mle, run_rlvr, run_tokenizer
 
     if args.resume:
@@ -100,7 +101,7 @@ def cmd_train(args) -> int:
         config = load_run_config(args.out)
     else:
         config = _config(args)
-    if not args.out and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if not args.out and launched_processes() > 1:
         raise SystemExit("error: under torchrun every rank must be given the same --out RUN")
     out = Path(args.out) if args.out else _default_out(args.phase, args.preset)
     if args.phase == "tokenizer":
@@ -478,7 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         code = 2
-    if argv is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    from rlvr_world.train.distributed import launched_processes
+
+    if argv is None and launched_processes() > 1:
         _leave_worker(code)
     return code
 

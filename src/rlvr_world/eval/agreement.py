@@ -18,8 +18,9 @@ from collections.abc import Sequence
 __all__ = ["mean_absolute_error", "mmrv", "pearson"]
 
 
-def _check(true: Sequence[float], estimated: Sequence[float]) -> None:
-    if len(true) != len(estimated) or not true:
+def check_paired(true: Sequence, estimated: Sequence) -> None:
+    """Two lists of per-item values to compare: equally long and not empty, else ValueError."""
+    if len(true) != len(estimated) or not len(true):
         raise ValueError(
             f"expected two equally long non-empty lists, got {len(true)} and {len(estimated)}"
         )
@@ -27,13 +28,13 @@ def _check(true: Sequence[float], estimated: Sequence[float]) -> None:
 
 def mean_absolute_error(true: Sequence[float], estimated: Sequence[float]) -> float:
     """mean_i |true_i - estimated_i|."""
-    _check(true, estimated)
+    check_paired(true, estimated)
     return sum(abs(t - e) for t, e in zip(true, estimated)) / len(true)
 
 
 def pearson(true: Sequence[float], estimated: Sequence[float]) -> float | None:
     """Pearson's correlation coefficient; None if either list has no variance."""
-    _check(true, estimated)
+    check_paired(true, estimated)
     n = len(true)
     mean_t, mean_e = sum(true) / n, sum(estimated) / n
     dt = [t - mean_t for t in true]
@@ -51,7 +52,7 @@ def mmrv(true: Sequence[float], estimated: Sequence[float]) -> float:
 
     A pair of policies the estimate orders differently from the truth costs their true gap;
     each policy counts its worst such pair."""
-    _check(true, estimated)
+    check_paired(true, estimated)
     n = len(true)
     total = 0.0
     for i in range(n):

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from rlvr_world.eval.agreement import check_paired
+
 __all__ = [
     "mean_difference",
     "paired_bootstrap",
@@ -25,13 +27,6 @@ __all__ = [
     "rate_mae_intervals",
     "relative_reduction",
 ]
-
-
-def _check(first: Sequence, second: Sequence) -> None:
-    if len(first) != len(second) or not len(first):
-        raise ValueError(
-            f"expected two equally long non-empty lists, got {len(first)} and {len(second)}"
-        )
 
 
 def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -46,7 +41,7 @@ def paired_comparison(first: Sequence[bool | int], second: Sequence[bool | int])
     the second and neither solved, and the two-sided p-value of the exact McNemar (sign) test
     that neither is better: with n = first_only + second_only discordant episodes,
     p = min(1, 2 * P[Binomial(n, 1/2) <= min(first_only, second_only)]) (1.0 when n = 0)."""
-    _check(first, second)
+    check_paired(first, second)
     pairs = [(bool(a), bool(b)) for a, b in zip(first, second)]
     first_only = sum(a and not b for a, b in pairs)
     second_only = sum(b and not a for a, b in pairs)
@@ -86,7 +81,7 @@ def paired_bootstrap(
 
     before, after: per-example values of the two models on the same examples, in one order.
     Returns (low, high) at confidence `level`."""
-    _check(before, after)
+    check_paired(before, after)
     if not 0 < level < 1 or resamples < 1:
         raise ValueError(f"need 0 < level < 1 and resamples >= 1, got {level}, {resamples}")
     x, y = np.asarray(before, dtype=float), np.asarray(after, dtype=float)

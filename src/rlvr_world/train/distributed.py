@@ -218,11 +218,16 @@ SINGLE = World()
 """One process, no process group."""
 
 
+def launched_processes() -> int:
+    """How many processes `torchrun` launched for this job (WORLD_SIZE; 1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def init_world(device: str = "cpu") -> World:
     """The world `torchrun` describes in the environment (WORLD_SIZE, RANK, LOCAL_RANK,
     MASTER_ADDR...); joins the process group on first call. Without torchrun: a single
     process. `device` `cuda` becomes this rank's GPU, `cuda:LOCAL_RANK`."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
+    size = launched_processes()
     if size <= 1:
         return World(device=device)
     rank = int(os.environ["RANK"])

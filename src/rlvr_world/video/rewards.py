@@ -62,6 +62,12 @@ def frame_weights(frames: int, aggregate: str = "mean", discount: float = 0.9) -
     return weights / weights.sum()
 
 
+def clamp_term(name: str, values: torch.Tensor) -> torch.Tensor:
+    """A term's per-frame values clamped to [0, WORST[name]], NaN counting as WORST (finite
+    frames give finite terms; this guards the range anyway)."""
+    return values.nan_to_num(WORST[name]).clamp(0.0, WORST[name])
+
+
 def aggregate_terms(
     per_frame: Mapping[str, torch.Tensor], aggregate: str = "mean", discount: float = 0.9
 ) -> dict[str, torch.Tensor]:
@@ -70,8 +76,7 @@ def aggregate_terms(
     out = {}
     for name, values in per_frame.items():
         weight = frame_weights(values.shape[-1], aggregate, discount).to(values.device)  # [T]
-        # finite frames give finite terms; nan_to_num guards the [0, WORST] range anyway
-        out[name] = values.nan_to_num(WORST[name]).clamp(0.0, WORST[name]) @ weight
+        out[name] = clamp_term(name, values) @ weight
     return out
 
 
@@ -188,7 +193,7 @@ def frame_reward(
             for name, values in aggregate_terms(per_frame, aggregate, discount).items():
                 terms[name][usable] = values
             for name, values in per_frame.items():
-                frame_terms[name][usable] = values.nan_to_num(WORST[name]).clamp(0.0, WORST[name])
+                frame_terms[name][usable] = clamp_term(name, values)
     rewards = reward_from_terms(terms, weights)
     per_frame_rewards = reward_from_terms(
         {name: values.flatten() for name, values in frame_terms.items()}, weights
