@@ -32,6 +32,8 @@ def test_overrides_are_typed_and_nested():
         ("data.prompt_style=tiny", "data.prompt_style"),
         ("model.num_heads=3", "divisible"),
         ("tokenizer.future_change_weight=-1", "future_change_weight must be >= 0"),
+        ("video.reward_weights=[[mae,1],[ssim,1]]", r"\['ssim'\]; known: mae, mse, lpips, obj"),
+        ("video.reward_weights=[[objects,-1]]", r"weights must be >= 0, got \['objects'\]"),
     ],
 )
 def test_invalid_values_name_the_field(override, message):
@@ -53,6 +55,13 @@ def test_describe_has_docs():
     rows = {name: doc for name, _, doc in describe()}
     assert "G: responses sampled per question." in rows["rlvr.group_size"]
     assert rows["rlvr.loss.kl_coef"]  # nested dataclass docs too
+
+
+def test_the_layout_error_is_a_reward_term():
+    config = build_config(
+        "robot-debug", parse_override("video.reward_weights=[[mae,1],[objects,2]]")
+    )
+    assert config.video.reward_weights == (("mae", 1.0), ("objects", 2.0))
 
 
 def test_float_fields_accept_yaml_exponents_and_reject_words():

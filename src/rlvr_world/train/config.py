@@ -243,7 +243,9 @@ class VideoConfig:
     tokenizer_path: str | None = None
     """Reuse a trained frame tokenizer folder (from `rlvr-world train tokenizer`)."""
     reward_weights: tuple[tuple[str, float], ...] = (("mae", 1.0), ("lpips", 1.0))
-    """Reward = -(sum of weight * term) per frame; terms: mae, mse, lpips (SPEC §5)."""
+    """Reward = -(sum of weight * term) per frame; terms: mae, mse, lpips (SPEC §5), and
+    objects: the simulated tabletop's layout error read on pixels (grasp point and object
+    positions, `domains.robot.perception.layout_error`, in [0, 1])."""
     reward_aggregate: str = "mean"
     """Over a sample's predicted frames: `mean`, `last` or `discounted`."""
     lpips_net: str = "vgg"
@@ -260,11 +262,15 @@ class VideoConfig:
         if self.rollout_frames < 2:
             raise ConfigError(f"video.rollout_frames must be >= 2, got {self.rollout_frames}")
         self.reward_weights = tuple((str(k), float(v)) for k, v in self.reward_weights)
-        unknown = [k for k, _ in self.reward_weights if k not in ("mae", "mse", "lpips")]
+        known = ("mae", "mse", "lpips", "objects")
+        unknown = [k for k, _ in self.reward_weights if k not in known]
         if unknown:
             raise ConfigError(
-                f"video.reward_weights: unknown terms {unknown}; known: mae, mse, lpips"
+                f"video.reward_weights: unknown terms {unknown}; known: {', '.join(known)}"
             )
+        negative = [k for k, w in self.reward_weights if w < 0]
+        if negative:
+            raise ConfigError(f"video.reward_weights: weights must be >= 0, got {negative} < 0")
 
 
 @dataclass

@@ -8,10 +8,13 @@ import pytest
 
 from rlvr_world.domains.robot import geometry as g
 from rlvr_world.domains.robot.perception import (
+    LAYOUT_SCALE,
+    Percept,
     PixelExpert,
     detect_success,
     find_goals,
     frame_flags,
+    layout_error,
     perceive,
 )
 from rlvr_world.domains.robot.policies import ExpertPolicy
@@ -49,6 +52,38 @@ def test_perception_reads_the_state_from_real_frames(task):
     assert np.median(errors["gripper"]) < 0.008 and np.max(errors["gripper"]) < 0.03
     assert np.median(errors["red"]) < 0.01 and np.percentile(errors["red"], 90) < 0.03
     assert np.median(errors["blue"]) < 0.01
+
+
+def _percept(gripper, *objects):
+    return Percept(gripper=gripper, opening=None, objects=objects, areas=(1.0,) * len(objects))
+
+
+def test_layout_error_table():
+    true = _percept((0.5, 0.5), (0.2, 0.2), None)
+    # (prediction, expected): distances over LAYOUT_SCALE, clipped at 1; lost or ghost = 1
+    table = [
+        (_percept((0.5, 0.5), (0.2, 0.2), None), 0.0),
+        (_percept((0.55, 0.5), (0.2, 0.2), None), (0.05 / LAYOUT_SCALE) / 2),
+        (_percept((0.5, 0.5), (0.2, 0.23), None), (0.03 / LAYOUT_SCALE) / 2),
+        (_percept((0.5, 0.5), (0.9, 0.9), None), 0.5),  # far off: clipped at 1
+        (_percept((0.5, 0.5), None, None), 0.5),  # the block lost
+        (_percept((0.5, 0.5), (0.2, 0.2), (0.7, 0.7)), 1 / 3),  # a ghost object
+        (_percept(None, None, None), 1.0),
+    ]
+    for pred, expected in table:
+        assert layout_error(pred, true) == pytest.approx(expected), pred
+    nothing = _percept(None, None, None)
+    assert layout_error(nothing, nothing) == 0.0
+
+
+def test_layout_error_on_real_frames_grows_with_the_move():
+    frames = [frame for frame, _ in _frames_and_states("push", 1, noise=0.0)]
+    first = perceive(frames[0])
+    assert layout_error(perceive(frames[0]), first) == 0.0
+    errors = [layout_error(perceive(frame), first) for frame in frames[1:6]]
+    assert errors[0] > 0 and errors[-1] > errors[0]  # the gripper moves away step by step
+    shifted = np.roll(frames[0], 8, axis=1)  # everything 8 pixels right: 0.125 table units
+    assert layout_error(perceive(shifted), first) == pytest.approx(0.125 / LAYOUT_SCALE, abs=0.04)
 
 
 def test_finger_opening_tells_open_from_holding_and_shut():

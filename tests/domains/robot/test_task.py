@@ -7,10 +7,11 @@ import torch
 from rlvr_world.core.grpo import GRPOLossConfig
 from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.sampler import SamplingConfig
+from rlvr_world.domains.robot.perception import layout_error, perceive
 from rlvr_world.domains.robot.task import RobotTask
 from rlvr_world.train.config import RLVRConfig
 from rlvr_world.train.rlvr import grpo_step
-from rlvr_world.video.autoencoder import frames_to_float
+from rlvr_world.video.autoencoder import float_to_frames, frames_to_float
 
 SIZE = 32  # as the conftest fixtures
 
@@ -138,6 +139,37 @@ def test_span_reward_is_per_frame_and_aggregates_to_the_reward(episodes, tokeniz
         task.span_reward("exact")
 
 
+def test_objects_term_is_the_layout_error_weighted_and_aggregated(episodes, tokenizer):
+    weights = {"mae": 1.0, "objects": 2.0}
+    task = make_task(episodes, tokenizer, "multi", rollout_frames=4, reward_weights=weights)
+    examples = task.examples("train")[:2]
+    reference = examples[0].reference  # uint8 [3, H, W, 3]
+    truth = frames_to_float(reference)
+    moved = truth.clone()
+    moved[2] = truth[2].roll(4, dims=2)  # the last frame: everything 4 pixels right
+    predictions = [{"frames": truth}, {"frames": moved}, {"frames": truth[:1]}]
+    targets = [reference, reference, examples[1].reference]
+    per_frame, frame_w = task.span_reward("mae_lpips")(predictions, targets, [])
+    error = layout_error(perceive(float_to_frames(moved[2:]).numpy()[0]), perceive(reference[2]))
+    mae = float((moved[2] - truth[2]).abs().mean())
+    assert error > 0
+    assert per_frame[0] == pytest.approx([0.0] * 3, abs=1e-6)
+    assert per_frame[1] == pytest.approx([0.0, 0.0, -mae - 2.0 * error], abs=1e-6)
+    assert per_frame[2] == [-3.0] * 3  # malformed: MAE 1 and layout error 1 on every frame
+    rewards = task.reward("mae_lpips")(predictions, targets, [])
+    assert rewards == pytest.approx([sum(w * r for w, r in zip(frame_w, row)) for row in per_frame])
+    assert task.reward("objects")(predictions, targets, []) == pytest.approx(
+        [0.0, -error / 3, -1.0], abs=1e-6
+    )
+    tokens = task.frame_tokens(examples[0].response_ids)
+    scored = task.score([{**p, "tokens": tokens} for p in predictions[:2]], examples[:1] * 2)
+    assert [s["reward"] for s in scored] == pytest.approx(rewards[:2], abs=1e-6)
+    logged = task.train_metrics(
+        [{**p, "tokens": tokens} for p in predictions[:2]], examples[:1] * 2
+    )
+    assert [row["objects"] for row in logged] == pytest.approx([0.0, error / 3], abs=1e-6)
+
+
 def test_train_metrics_are_cheap_terms_and_reward_net_is_separate(episodes, tokenizer):
     task = make_task(episodes, tokenizer, "multi", lpips_net="vgg", reward_lpips_net="alex")
     examples = task.examples("train")[:2]
@@ -149,6 +181,7 @@ def test_train_metrics_are_cheap_terms_and_reward_net_is_separate(episodes, toke
     assert [(t["mae"], t["mse"]) for t in terms] == [(0.0, 0.0)] * 2
     assert [t["lpips"] for t in terms] == pytest.approx([0.0, 0.0], abs=1e-6)
     assert all(t["repetition"] in (0.0, 1.0) for t in terms)
+    assert all("objects" not in t for t in terms)  # logged only when the reward weighs it
     # the training reward uses the reward net; the score's metrics the evaluation net
     assert task.reward_lpips_net == "alex" and task.lpips_net == "vgg"
     rewards = task.reward("mae_lpips")(truth, [e.reference for e in examples], [])

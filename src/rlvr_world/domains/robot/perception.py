@@ -46,6 +46,7 @@ __all__ = [
     "detect_success",
     "find_goals",
     "frame_flags",
+    "layout_error",
     "perceive",
 ]
 
@@ -64,6 +65,8 @@ OPEN_THRESHOLD = (g.HOLD_HALF_GAP + g.OPEN_HALF_GAP) / 2
 _MIN_VISIBLE = 0.15
 # "Held" on pixels: the target's centre within this box around the grasp point.
 HELD_WINDOW = (0.035, 0.045)
+# `layout_error`: a perceived item this far (table units) from its true place counts fully.
+LAYOUT_SCALE = 0.25
 
 _COLORS = np.asarray(g.COLORS, dtype=np.float32)
 _CHROMA = _COLORS / _COLORS.sum(1, keepdims=True)
@@ -150,6 +153,26 @@ def perceive(frame: np.ndarray, num_objects: int = g.MAX_OBJECTS) -> Percept:
         if fingers.any():
             opening = float(np.abs(xs[fingers] - gripper[0]).mean())
     return Percept(gripper=gripper, opening=opening, objects=tuple(objects), areas=tuple(areas))
+
+
+def layout_error(pred: Percept, true: Percept) -> float:
+    """How far a frame's layout is from the true frame's, read on pixels: in [0, 1].
+
+    The mean, over the grasp point and every object seen in either frame, of the distance
+    between its two perceived positions divided by `LAYOUT_SCALE` and clipped at 1; an item
+    seen in one frame only (lost, or a ghost) counts 1. 0 when neither frame shows anything.
+    The pixel detector judges success on these positions, so a world model rewarded for a low
+    layout error is rewarded for what policy evaluation reads.
+    """
+    pairs = [(pred.gripper, true.gripper), *zip(pred.objects, true.objects)]
+    errors = [
+        1.0
+        if a is None or b is None
+        else min(1.0, math.hypot(a[0] - b[0], a[1] - b[1]) / LAYOUT_SCALE)
+        for a, b in pairs
+        if a is not None or b is not None
+    ]
+    return sum(errors) / len(errors) if errors else 0.0
 
 
 def _ring_votes(score: np.ndarray, radius: float) -> np.ndarray:

@@ -28,9 +28,11 @@ import torch
 from rlvr_world.core.protocols import Example
 from rlvr_world.core.rollout import inserts_from_lists, rollout
 from rlvr_world.core.sampler import Samples, SamplingConfig, sample
+from rlvr_world.domains.robot.perception import layout_error, perceive
 from rlvr_world.video.autoencoder import float_to_frames, frames_to_float
 from rlvr_world.video.metrics import frame_metrics, lpips
 from rlvr_world.video.rewards import (
+    FrameRewards,
     aggregate_terms,
     frame_reward,
     frame_weights,
@@ -40,6 +42,8 @@ from rlvr_world.video.rewards import (
 )
 
 METRICS = ("mae", "mse", "psnr", "ssim", "lpips")
+REWARD_TERMS = ("mae", "mse", "lpips", "objects")
+"""Reward terms (`reward_weights`): `video.rewards`' pixel terms and the layout error."""
 
 
 class RobotTask:
@@ -263,26 +267,70 @@ class RobotTask:
         return torch.stack([frames_to_float(e.reference) for e in examples])  # [B, F, 3, H, W]
 
     def _reward_weights(self, name: str) -> dict[str, float]:
-        if name != "mae_lpips" and name not in ("mae", "mse", "lpips"):
-            raise KeyError(f"unknown reward {name!r}; known: mae_lpips, mae, mse, lpips")
+        if name != "mae_lpips" and name not in REWARD_TERMS:
+            known = ", ".join(("mae_lpips", *REWARD_TERMS))
+            raise KeyError(f"unknown reward {name!r}; known: {known}")
         return self.reward_weights if name == "mae_lpips" else {name: 1.0}
 
-    def _frame_reward(self, predictions, references, weights):
+    def _frame_reward(self, predictions, references, weights) -> FrameRewards:
+        """`video.rewards.frame_reward` on the pixel terms, plus this domain's `objects` term:
+        the layout error of each predicted frame (`perception.layout_error`, 1 for a malformed
+        prediction), weighted and aggregated over frames like the others."""
         pred = [p.get("frames") if isinstance(p, Mapping) else None for p in predictions]
         target = torch.stack([frames_to_float(r) for r in references])
-        return frame_reward(
+        pixel = {k: w for k, w in weights.items() if k != "objects"}
+        result = frame_reward(
             pred,
             target,
-            weights=weights,
+            weights=pixel or {"mae": 0.0},  # objects only: a zero-weight pixel term
             aggregate=self.reward_aggregate,
             lpips_net=self.reward_lpips_net,
         )
+        if "objects" not in weights:
+            return result
+        weight = weights["objects"]
+        errors = self._layout_errors(pred, references, target.shape[1:])  # [B, F]
+        frame_w = frame_weights(errors.shape[1], self.reward_aggregate)
+        terms = errors @ frame_w
+        return FrameRewards(
+            rewards=result.rewards - weight * terms,
+            terms={**result.terms, "objects": float(terms.mean()) if len(terms) else 0.0},
+            per_frame=result.per_frame - weight * errors,
+        )
+
+    @staticmethod
+    def _layout_errors(pred, references, shape) -> torch.Tensor:
+        """[B, F] float32: `layout_error` of each predicted frame against its true frame; 1
+        (the worst) for every frame of a prediction that is not a finite [F, 3, H, W] tensor."""
+        known: dict[int, list] = {}  # the G samples of a group share their reference
+        rows = []
+        for frames, reference in zip(pred, references):
+            if id(reference) not in known:
+                known[id(reference)] = [perceive(f) for f in np.asarray(reference)]
+            true = known[id(reference)]
+            usable = (
+                isinstance(frames, torch.Tensor)
+                and frames.is_floating_point()
+                and frames.shape == shape
+                and bool(torch.isfinite(frames).all())
+            )
+            if not usable:
+                rows.append([1.0] * len(true))
+                continue
+            seen = [perceive(f) for f in float_to_frames(frames.detach().cpu()).numpy()]
+            rows.append([layout_error(p, t) for p, t in zip(seen, true)])
+        return torch.tensor(rows, dtype=torch.float32).reshape(len(rows), shape[0])
+
+    def _minimum(self, weights: Mapping[str, float]) -> float:
+        pixel = {k: w for k, w in weights.items() if k != "objects"}
+        return minimum_reward(pixel) - weights.get("objects", 0.0)
 
     def reward(self, name: str = "mae_lpips"):
         """`mae_lpips` (SPEC §5: -(MAE + LPIPS) with this task's weights and aggregation), or
-        a single term: `mae`, `mse`, `lpips`."""
+        a single term: `mae`, `mse`, `lpips`, `objects` (the layout error read on pixels,
+        `perception.layout_error`: simulated tabletop frames only)."""
         weights = self._reward_weights(name)
-        floor = minimum_reward(weights)
+        floor = self._minimum(weights)
 
         def reward_fn(predictions, references, contexts) -> list[float]:
             try:
@@ -298,7 +346,7 @@ class RobotTask:
         weights are the task's frame aggregation (`video.rewards.frame_weights`), so that
         sum_f w_f r_f is `reward(name)`'s value."""
         weights = self._reward_weights(name)
-        floor = minimum_reward(weights)
+        floor = self._minimum(weights)
         frame_w = frame_weights(self.predicted_frames, self.reward_aggregate).tolist()
 
         def span_reward_fn(predictions, references, contexts):
@@ -322,7 +370,7 @@ class RobotTask:
             frames.flatten(0, 1), targets.flatten(0, 1), lpips_net=self.lpips_net
         )  # name -> [B*F]
         per_example = {k: v.view(b, f).mean(1) for k, v in values.items()}
-        if self.reward_lpips_net == self.lpips_net:
+        if self.reward_lpips_net == self.lpips_net and set(self.reward_weights) <= set(values):
             # the training reward from the same per-frame values (no second LPIPS pass)
             per_frame = {term: values[term].view(b, f) for term in self.reward_weights}
             terms = aggregate_terms(per_frame, self.reward_aggregate)
@@ -341,7 +389,8 @@ class RobotTask:
 
     def train_metrics(self, predictions: Sequence[dict], examples: Sequence[Example]) -> list[dict]:
         """Per-sample terms for RL logging, without the evaluation's (VGG) LPIPS: MAE, MSE and
-        LPIPS on the reward's net, averaged over predicted frames, and repetition."""
+        LPIPS on the reward's net, averaged over predicted frames, repetition, and the layout
+        error (`objects`) when the reward weighs it."""
         if not predictions:
             return []
         frames = torch.stack([p["frames"] for p in predictions])  # [B, F, 3, H, W]
@@ -350,7 +399,7 @@ class RobotTask:
         perceptual = lpips(frames.flatten(0, 1), targets.flatten(0, 1), self.reward_lpips_net)
         perceptual = perceptual.view(frames.shape[:2]).mean(1)  # [B]
         repeats = repetition(np.stack([p["tokens"] for p in predictions])).repeats
-        return [
+        rows = [
             {
                 "mae": float(error[i].abs().mean()),
                 "mse": float(error[i].pow(2).mean()),
@@ -359,6 +408,12 @@ class RobotTask:
             }
             for i in range(len(predictions))
         ]
+        if "objects" in self.reward_weights:
+            references = [e.reference for e in examples]
+            layout = self._layout_errors(list(frames), references, frames.shape[1:]).mean(1)
+            for row, value in zip(rows, layout.tolist()):
+                row["objects"] = value
+        return rows
 
     def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
         """Mean metrics over the split (and per robot task), the repetition rate, and
