@@ -99,7 +99,8 @@ def _samples(pred, batch: int) -> list | None:
     return list(pred) if len(pred) == batch else None
 
 
-def _usable(sample, shape: torch.Size) -> bool:
+def usable(sample, shape: torch.Size) -> bool:
+    """Whether a predicted sample can be scored: a finite float tensor of `shape`."""
     return (
         isinstance(sample, torch.Tensor)
         and sample.is_floating_point()
@@ -170,16 +171,16 @@ def frame_reward(
     if frames == 0:
         raise ValueError("target has no frames (T = 0)")
     samples = _samples(pred, batch) or [None] * batch
-    usable = [i for i, s in enumerate(samples) if _usable(s, target.shape[1:])]
+    usable_rows = [i for i, s in enumerate(samples) if usable(s, target.shape[1:])]
     # per-sample aggregated terms, malformed samples at the worst value: {name: [B]}
     terms = {name: torch.full((batch,), WORST[name], device=target.device) for name in weights}
     frame_terms = {
         name: torch.full((batch, frames), WORST[name], device=target.device) for name in weights
     }
-    if usable:
+    if usable_rows:
         with torch.no_grad():
-            x = torch.stack([samples[i].to(target.device) for i in usable]).float()
-            y = target[usable].float()
+            x = torch.stack([samples[i].to(target.device) for i in usable_rows]).float()
+            y = target[usable_rows].float()
             x, y = x.flatten(0, 1), y.flatten(0, 1)  # [U*T, 3, H, W]
             per_frame = {
                 name: torch.cat(
@@ -187,19 +188,19 @@ def frame_reward(
                         _term(name, x[j : j + batch_size], y[j : j + batch_size], lpips_net)
                         for j in range(0, x.shape[0], batch_size)
                     ]
-                ).view(len(usable), frames)
+                ).view(len(usable_rows), frames)
                 for name in weights
             }
             for name, values in aggregate_terms(per_frame, aggregate, discount).items():
-                terms[name][usable] = values
+                terms[name][usable_rows] = values
             for name, values in per_frame.items():
-                frame_terms[name][usable] = clamp_term(name, values)
+                frame_terms[name][usable_rows] = clamp_term(name, values)
     rewards = reward_from_terms(terms, weights)
     per_frame_rewards = reward_from_terms(
         {name: values.flatten() for name, values in frame_terms.items()}, weights
     ).view(batch, frames)
     log = {name: float(values.mean()) if batch else 0.0 for name, values in terms.items()}
-    log["malformed"] = 1.0 - len(usable) / batch if batch else 0.0
+    log["malformed"] = 1.0 - len(usable_rows) / batch if batch else 0.0
     return FrameRewards(rewards.float(), log, per_frame_rewards.float())
 
 

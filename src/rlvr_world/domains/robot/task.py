@@ -39,11 +39,17 @@ from rlvr_world.video.rewards import (
     minimum_reward,
     repetition,
     reward_from_terms,
+    usable,
 )
 
 METRICS = ("mae", "mse", "psnr", "ssim", "lpips")
 REWARD_TERMS = ("mae", "mse", "lpips", "objects")
 """Reward terms (`reward_weights`): `video.rewards`' pixel terms and the layout error."""
+
+
+def _pixel_terms(weights: Mapping[str, float]) -> dict[str, float]:
+    """The weights of `video.rewards`' terms (all but the layout error)."""
+    return {k: w for k, w in weights.items() if k != "objects"}
 
 
 class RobotTask:
@@ -278,7 +284,7 @@ class RobotTask:
         prediction), weighted and aggregated over frames like the others."""
         pred = [p.get("frames") if isinstance(p, Mapping) else None for p in predictions]
         target = torch.stack([frames_to_float(r) for r in references])
-        pixel = {k: w for k, w in weights.items() if k != "objects"}
+        pixel = _pixel_terms(weights)
         result = frame_reward(
             pred,
             target,
@@ -308,13 +314,7 @@ class RobotTask:
             if id(reference) not in known:
                 known[id(reference)] = [perceive(f) for f in np.asarray(reference)]
             true = known[id(reference)]
-            usable = (
-                isinstance(frames, torch.Tensor)
-                and frames.is_floating_point()
-                and frames.shape == shape
-                and bool(torch.isfinite(frames).all())
-            )
-            if not usable:
+            if not usable(frames, shape):
                 rows.append([1.0] * len(true))
                 continue
             seen = [perceive(f) for f in float_to_frames(frames.detach().cpu()).numpy()]
@@ -322,8 +322,7 @@ class RobotTask:
         return torch.tensor(rows, dtype=torch.float32).reshape(len(rows), shape[0])
 
     def _minimum(self, weights: Mapping[str, float]) -> float:
-        pixel = {k: w for k, w in weights.items() if k != "objects"}
-        return minimum_reward(pixel) - weights.get("objects", 0.0)
+        return minimum_reward(_pixel_terms(weights)) - weights.get("objects", 0.0)
 
     def reward(self, name: str = "mae_lpips"):
         """`mae_lpips` (SPEC §5: -(MAE + LPIPS) with this task's weights and aggregation), or
