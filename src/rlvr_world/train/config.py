@@ -17,6 +17,7 @@ import yaml
 
 from rlvr_world.core.grpo import GRPOLossConfig
 from rlvr_world.core.model import ModelConfig
+from rlvr_world.domains.robot.task import REWARD_TERMS
 
 
 class ConfigError(ValueError):
@@ -262,11 +263,10 @@ class VideoConfig:
         if self.rollout_frames < 2:
             raise ConfigError(f"video.rollout_frames must be >= 2, got {self.rollout_frames}")
         self.reward_weights = tuple((str(k), float(v)) for k, v in self.reward_weights)
-        known = ("mae", "mse", "lpips", "objects")
-        unknown = [k for k, _ in self.reward_weights if k not in known]
+        unknown = [k for k, _ in self.reward_weights if k not in REWARD_TERMS]
         if unknown:
             raise ConfigError(
-                f"video.reward_weights: unknown terms {unknown}; known: {', '.join(known)}"
+                f"video.reward_weights: unknown terms {unknown}; known: {', '.join(REWARD_TERMS)}"
             )
         negative = [k for k, w in self.reward_weights if w < 0]
         if negative:

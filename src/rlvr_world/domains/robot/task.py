@@ -32,6 +32,7 @@ from rlvr_world.domains.robot.perception import layout_error, perceive
 from rlvr_world.video.autoencoder import float_to_frames, frames_to_float
 from rlvr_world.video.metrics import frame_metrics, lpips
 from rlvr_world.video.rewards import (
+    WORST,
     FrameRewards,
     aggregate_terms,
     frame_reward,
@@ -43,7 +44,7 @@ from rlvr_world.video.rewards import (
 )
 
 METRICS = ("mae", "mse", "psnr", "ssim", "lpips")
-REWARD_TERMS = ("mae", "mse", "lpips", "objects")
+REWARD_TERMS = (*WORST, "objects")
 """Reward terms (`reward_weights`): `video.rewards`' pixel terms and the layout error."""
 
 
