@@ -5,9 +5,11 @@ import itertools
 import pytest
 import torch
 
+from rlvr_world.video import autoencoder as autoencoder_module
 from rlvr_world.video.autoencoder import (
     AutoencoderConfig,
     FrameAutoencoder,
+    FutureAutoencoder,
     float_to_frames,
     frames_to_float,
 )
@@ -55,6 +57,36 @@ def test_autoencoder_shapes_and_codes():
     assert decoded.shape == frames.shape and 0 <= decoded.min() and decoded.max() <= 1
     # decode(encode(x)) is what forward computes (up to the final clamp)
     torch.testing.assert_close(decoded, model(frames).clamp(0, 1), atol=1e-5, rtol=0)
+
+
+def test_channels_last_layout_changes_speed_not_values(monkeypatch):
+    """Both autoencoders run their convolutions on channels-last activations: the same frames,
+    codes and gradients as the plain NCHW layout (to float rounding)."""
+    torch.manual_seed(0)
+    config = AutoencoderConfig(levels=(5, 3), channels=(8, 16), frame_size=32)
+    frame, future = FrameAutoencoder(config).eval(), FutureAutoencoder(config).eval()
+    x, c = torch.rand(3, 3, 32, 32), torch.rand(3, 3, 32, 32)
+    codes = frame.encode(x)
+
+    def run():
+        frame.zero_grad()
+        frame(x).sum().backward()
+        return (
+            frame.encode(x),
+            frame.decode(codes),
+            future.encode(x, c),
+            future.decode(codes, c),
+            frame.encoder[0].weight.grad.clone(),
+        )
+
+    assert run()[1].is_contiguous(memory_format=torch.channels_last)
+    fast = run()
+    monkeypatch.setattr(autoencoder_module, "nhwc", lambda tensor: tensor)
+    plain = run()
+    assert plain[1].is_contiguous()
+    assert torch.equal(fast[0], plain[0]) and torch.equal(fast[2], plain[2])
+    for a, b in zip(fast[1::2], plain[1::2]):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
 def test_autoencoder_save_load(tmp_path):
