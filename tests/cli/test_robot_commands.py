@@ -1,13 +1,17 @@
 """Smoke runs of the video world model through the real CLI (robot-debug preset: seconds)."""
 
+import copy
 import json
 
 import numpy as np
 import pytest
+import torch
 
 from rlvr_world.cli import main
 from rlvr_world.domains.robot.data import load_episodes
+from rlvr_world.eval import policy_eval
 from rlvr_world.eval.stats import paired_bootstrap, relative_reduction
+from rlvr_world.train.pipeline import load_video_world_model
 
 METRICS = {"mae", "mse", "psnr", "ssim", "lpips"}
 
@@ -215,3 +219,29 @@ def test_bench_policy_eval_quick_trains_its_world_models(tmp_path):
     result = json.loads(out.read_text())
     assert POLICY_EVAL_KEYS <= set(result)
     assert (tmp_path / "pe-runs" / "multi-rlvr" / "train_result.json").exists()
+
+
+def test_policy_eval_bound_is_computed_once_per_tokenizer(runs, monkeypatch):
+    """The `decoded` bound depends on the tokenizer only: RLVR keeps its MLE start's tokenizer,
+    so the two world models share one computation; a tokenizer with other weights gets its own."""
+    calls = []
+    real = policy_eval.decode_episode
+
+    def counting(tokenizer, frames, chunk=7):
+        calls.append(id(tokenizer))
+        return real(tokenizer, frames, chunk)
+
+    monkeypatch.setattr(policy_eval, "decode_episode", counting)
+    mle, rlvr = load_video_world_model(runs / "mmle"), load_video_world_model(runs / "mrl")
+    kwargs = dict(tasks=("lift",), episodes=1, true_episodes=1, max_steps=2)
+    shared = policy_eval.compare_policies({"mle": mle, "rlvr": rlvr}, **kwargs)
+    assert len(calls) == len(policy_eval.POLICIES)  # one episode per policy, once
+    assert all(row["decoded"]["mle"] == row["decoded"]["rlvr"] for row in shared["policies"])
+
+    other = copy.deepcopy(rlvr[1])
+    with torch.no_grad():
+        next(other.future.parameters()).add_(1.0)
+    calls.clear()
+    policy_eval.compare_policies({"mle": mle, "rlvr": (rlvr[0], other, rlvr[2])}, **kwargs)
+    assert len(calls) == 2 * len(policy_eval.POLICIES)
+    assert calls[-1] == id(other)
