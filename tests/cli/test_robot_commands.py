@@ -198,9 +198,10 @@ def test_bench_policy_eval_quick_on_given_runs(runs, tmp_path):
     assert len(result["policies"]) == 3 * 4  # push, lift, place x 4 policies
     for row in result["policies"]:
         assert {"task", "name", "true", "mle", "rlvr"} <= set(row)
-        assert set(row["decoded"]) == {"mle", "rlvr"}
-        assert all(0.0 <= rate <= 1.0 for rate in row["decoded"].values())
-    for metric in ("mae", "mmrv", "decoded", "mae_ci95"):
+        for bound in ("decoded", "decoded_real_contexts"):
+            assert set(row[bound]) == {"mle", "rlvr"}
+            assert all(0.0 <= rate <= 1.0 for rate in row[bound].values())
+    for metric in ("mae", "mmrv", "decoded", "decoded_real_contexts", "mae_ci95"):
         assert set(result[metric]) == {"mle", "rlvr"}
     for model in ("mle", "rlvr"):  # the bootstrap interval holds values an MAE can take
         low, high = result["mae_ci95"][model]
@@ -222,26 +223,28 @@ def test_bench_policy_eval_quick_trains_its_world_models(tmp_path):
 
 
 def test_policy_eval_bound_is_computed_once_per_tokenizer(runs, monkeypatch):
-    """The `decoded` bound depends on the tokenizer only: RLVR keeps its MLE start's tokenizer,
+    """The tokenizer bounds depend on the tokenizer only: RLVR keeps its MLE start's tokenizer,
     so the two world models share one computation; a tokenizer with other weights gets its own."""
     calls = []
     real = policy_eval.decode_episode
 
-    def counting(tokenizer, frames, chunk=7):
+    def counting(tokenizer, frames, chunk=7, chained=True):
         calls.append(id(tokenizer))
-        return real(tokenizer, frames, chunk)
+        return real(tokenizer, frames, chunk, chained)
 
     monkeypatch.setattr(policy_eval, "decode_episode", counting)
     mle, rlvr = load_video_world_model(runs / "mmle"), load_video_world_model(runs / "mrl")
     kwargs = dict(tasks=("lift",), episodes=1, true_episodes=1, max_steps=2)
     shared = policy_eval.compare_policies({"mle": mle, "rlvr": rlvr}, **kwargs)
-    assert len(calls) == len(policy_eval.POLICIES)  # one episode per policy, once
-    assert all(row["decoded"]["mle"] == row["decoded"]["rlvr"] for row in shared["policies"])
+    bounds = len(policy_eval.BOUNDS)  # one episode per policy, once per bound
+    assert len(calls) == bounds * len(policy_eval.POLICIES)
+    for row in shared["policies"]:
+        assert all(row[name]["mle"] == row[name]["rlvr"] for name in policy_eval.BOUNDS)
 
     other = copy.deepcopy(rlvr[1])
     with torch.no_grad():
         next(other.future.parameters()).add_(1.0)
     calls.clear()
     policy_eval.compare_policies({"mle": mle, "rlvr": (rlvr[0], other, rlvr[2])}, **kwargs)
-    assert len(calls) == 2 * len(policy_eval.POLICIES)
+    assert len(calls) == 2 * bounds * len(policy_eval.POLICIES)
     assert calls[-1] == id(other)

@@ -45,6 +45,8 @@ __all__ = ["SEED_OFFSET", "compare_policies", "estimate_policy", "save_gif"]
 SEED_OFFSET = 4_000_037  # policy-evaluation starts: apart from every data split's seeds
 NUM_OBJECTS = 2  # as the simulated training episodes
 PROBE_STARTS = 8  # first frames per task for the action probe
+BOUNDS = {"decoded": True, "decoded_real_contexts": False}
+"""The tokenizer bounds `compare_policies` reports -> `decode_episode`'s `chained`."""
 
 
 def _require_multi(config) -> None:
@@ -85,8 +87,28 @@ def _weights_digest(module: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+def _bounds(tokenizer, chunk: int, groups: list[list[Episode]]) -> dict[str, list[float]]:
+    """Each bound of `BOUNDS` -> per group of real episodes, the share the detector judges
+    successful after the round trip through `tokenizer` (`decode_episode`)."""
+    return {
+        name: [
+            _mean(
+                judge_success(e.task, decode_episode(tokenizer, e.frames, chunk, chained))
+                for e in group
+            )
+            for group in groups
+        ]
+        for name, chained in BOUNDS.items()
+    }
+
+
+def _mean(flags) -> float:
+    flags = list(flags)
+    return sum(flags) / len(flags) if flags else 0.0
+
+
 def _rate(episodes: Sequence[Episode], key: str = "success") -> float:
-    return sum(getattr(e, key) for e in episodes) / len(episodes) if episodes else 0.0
+    return _mean(getattr(e, key) for e in episodes)
 
 
 def _seeds(seed: int, task: str, count: int) -> list[tuple[int, int]]:
@@ -134,7 +156,9 @@ def compare_policies(
     (whether the model moves the gripper as the inserted action says), "decoded": {model:
     {"mae", "pearson"}} of the rates judged on the estimate's real episodes round-tripped
     through the model's tokenizer (`decode_episode`, each row's "decoded": {model: rate}): the
-    best a world model could do through that tokenizer and detector, "episodes_per_policy",
+    best a world model could do through that tokenizer and detector, "decoded_real_contexts"
+    (the same with each chunk decoded given the real frame before it: the part of the bound
+    lost within chunks, before decoded contexts compound it), "episodes_per_policy",
     "true_episodes_per_policy", "max_steps", "seconds", "mae_ci95": {model: (low, high)} and
     "mae_difference_ci95": {"<model> - <first model>": (low, high)} (`eval.stats.
     rate_mae_intervals`: a paired bootstrap over the imagined episodes, true rates fixed)}.
@@ -168,7 +192,7 @@ def compare_policies(
     for row in rows:
         row["true_detected"] = _rate(truth[row["task"], row["name"]], "detected")
     probes: dict = {}
-    bounds: dict[tuple[str, int], list[float]] = {}
+    bounds: dict[tuple[str, int], dict[str, list[float]]] = {}
     for label, (model, tokenizer, config) in world_models.items():
         starts = [
             (task, make_frame_policy(name, task, NUM_OBJECTS), e.seeds, e.frames[0])
@@ -183,20 +207,14 @@ def compare_policies(
         # share their tokenizer (RLVR keeps its MLE start's) share it
         key = (_weights_digest(tokenizer.future or tokenizer.autoencoder), chunk)
         if key not in bounds:
-            bounds[key] = [
-                np.mean(
-                    [
-                        judge_success(e.task, decode_episode(tokenizer, e.frames, chunk))
-                        for e in truth[row["task"], row["name"]][:episodes]
-                    ]
-                ).item()
-                for row in rows
-            ]
-        for row, bound in zip(rows, bounds[key]):
+            real = [truth[row["task"], row["name"]][:episodes] for row in rows]
+            bounds[key] = _bounds(tokenizer, chunk, real)
+        for i, row in enumerate(rows):
             mine = [e for e in imagined if e.task == row["task"] and e.policy == row["name"]]
             row[label] = _rate(mine)
             outcomes.setdefault(label, []).append([int(e.success) for e in mine])
-            row.setdefault("decoded", {})[label] = bound
+            for name in BOUNDS:
+                row.setdefault(name, {})[label] = bounds[key][name][i]
         probes[label] = {
             task: action_probe(
                 model,
@@ -212,7 +230,7 @@ def compare_policies(
         "policies": rows,
         "all_zero_mae": mean_absolute_error([r["true"] for r in rows], [0.0] * len(rows)),
     }
-    for metric in ("mae", "pearson", "mmrv", "decoded"):
+    for metric in ("mae", "pearson", "mmrv", *BOUNDS):
         out[metric] = {}
     by_task: dict = {task: {} for task in tasks}
     for label in world_models:
@@ -225,9 +243,9 @@ def compare_policies(
         out["mae"][label] = pooled["mae"]
         out["pearson"][label] = pooled["pearson"]
         out["mmrv"][label] = sum(v["mmrv"] for v in per_task.values()) / len(per_task)
-        decoded = [r["decoded"][label] for r in rows]
-        ceiling = _agreement([r["true"] for r in rows], decoded)
-        out["decoded"][label] = {"mae": ceiling["mae"], "pearson": ceiling["pearson"]}
+        for name in BOUNDS:
+            ceiling = _agreement([r["true"] for r in rows], [r[name][label] for r in rows])
+            out[name][label] = {"mae": ceiling["mae"], "pearson": ceiling["pearson"]}
     # imagined episode i of a policy starts from the same real frame for every world model
     intervals = rate_mae_intervals([r["true"] for r in rows], outcomes)
     out.update(

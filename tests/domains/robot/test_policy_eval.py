@@ -191,3 +191,9 @@ def test_decode_episode_round_trips_chunks_as_imagination_does(future_tokenizer,
     assert np.array_equal(out[1:3], round_trip(frames[1:3], frames[0]))
     assert np.array_equal(out[3:5], round_trip(frames[3:5], out[2]))
     assert np.array_equal(out[5:], round_trip(frames[5:], out[4]))
+
+    # unchained: every chunk given the real frame before it
+    real = decode_episode(tok, frames, chunk=2, chained=False)
+    assert np.array_equal(real[:3], out[:3])
+    assert np.array_equal(real[3:5], round_trip(frames[3:5], frames[2]))
+    assert np.array_equal(real[5:], round_trip(frames[5:], frames[4]))

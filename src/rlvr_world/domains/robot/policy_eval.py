@@ -311,12 +311,18 @@ def imagine(
 
 
 @torch.no_grad()
-def decode_episode(tokenizer, frames: np.ndarray, chunk: int = 7) -> np.ndarray:
+def decode_episode(
+    tokenizer, frames: np.ndarray, chunk: int = 7, chained: bool = True
+) -> np.ndarray:
     """uint8 [T, H, W, 3] real frames -> the frames `imagine` would show had the world model
     predicted every code of them right: the first frame as is, then chunks of `chunk` frames,
-    each encoded and decoded given the chunk's first frame, which is the previous chunk's last
-    decoded frame. What the success detector reads there bounds any world model's estimate
-    through this tokenizer."""
+    each encoded and decoded given the frame before the chunk, which is the previous chunk's
+    last decoded frame. What the success detector reads there bounds any world model's
+    estimate through this tokenizer.
+
+    chained=False gives each chunk the real frame before it instead: what is lost then is lost
+    within a chunk (the frames drift from their context), and the rest of the chained bound's
+    loss comes from decoding given decoded frames."""
     frames = np.asarray(frames)
     out, context = [frames[0]], frames[0]
     for begin in range(1, len(frames), chunk):
@@ -324,7 +330,7 @@ def decode_episode(tokenizer, frames: np.ndarray, chunk: int = 7) -> np.ndarray:
         codes = tokenizer.encode_future(part, context)
         decoded = float_to_frames(tokenizer.decode_future(codes, context)).numpy()
         out.extend(decoded)
-        context = decoded[-1]
+        context = decoded[-1] if chained else part[-1]
     return np.stack(out)
 
 
