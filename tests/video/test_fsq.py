@@ -85,8 +85,11 @@ def test_channels_last_layout_changes_speed_not_values(monkeypatch):
     plain = run()
     assert plain[1].is_contiguous()
     assert torch.equal(fast[0], plain[0]) and torch.equal(fast[2], plain[2])
-    for a, b in zip(fast[1::2], plain[1::2]):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    for i in (1, 3):  # decoded frames
+        torch.testing.assert_close(fast[i], plain[i], atol=1e-5, rtol=1e-4)
+    # the first layer's gradient sums over the batch in another order
+    scale = plain[4].abs().max().item()
+    torch.testing.assert_close(fast[4], plain[4], atol=1e-3 * scale, rtol=1e-3)
 
 
 def test_autoencoder_save_load(tmp_path):
