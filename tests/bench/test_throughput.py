@@ -63,6 +63,8 @@ def test_reward_to_go_credit_needs_per_span_rewards():
     assert reward_function(task, RLVRConfig(reward="binary")) is not None
     with pytest.raises(ValueError, match="'addition' task does not"):
         reward_function(task, RLVRConfig(reward="binary", credit="reward-to-go"))
+    with pytest.raises(ValueError, match="'addition' task does not"):
+        reward_function(task, RLVRConfig(reward="binary", credit="token"))
 
 
 def test_grpo_step_runs_on_the_addition_task():

@@ -19,9 +19,13 @@ from rlvr_world.core.grpo import (
     kl_penalty,
     masked_mean,
     masked_sum,
+    positions_in_spans,
     reward_to_go,
     span_advantages,
     spread_over_spans,
+    spread_over_tokens,
+    token_advantages,
+    token_returns,
     truncation_mask,
     zero_variance_groups,
 )
@@ -644,3 +648,97 @@ def test_reward_to_go_credit_matches_a_naive_loop():
             std = math.sqrt(sum((x - mean) ** 2 for x in own) / (group_size - 1))
             expected = (rewards[row, k:].mean().item() - mean) / (std + 1e-6)
             assert got[row, col].item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# per-token credit: token_returns, token_advantages, positions_in_spans, spread_over_tokens
+# ---------------------------------------------------------------------------------------------
+
+
+def test_token_returns_hand_worked():
+    # one sample, 2 spans of 2 tokens: r = [[-0.2, -0.4], [-0.1, -0.3]], span rewards -0.3, -0.2
+    rewards = t([[[-0.2, -0.4], [-0.1, -0.3]]])
+    # mean weights: R_0p = (r_0p + r_1) / 2 -> (-0.2 - 0.2) / 2, (-0.4 - 0.2) / 2; R_1p = r_1p
+    returns = token_returns(rewards, t([1, 1]))
+    torch.testing.assert_close(returns, t([[[-0.2, -0.3], [-0.1, -0.3]]]), check_dtype=False)
+    # the first span's mean is the sequence reward, (-0.3 - 0.2) / 2
+    assert returns[0, 0].mean().item() == pytest.approx(-0.25)
+    # first-span weights [1, 0]: the first span's tokens get their own rewards, the second's 0
+    torch.testing.assert_close(
+        token_returns(rewards, t([1, 0])), t([[[-0.2, -0.4], [0.0, 0.0]]]), check_dtype=False
+    )
+
+
+def test_token_returns_with_equal_tokens_are_reward_to_go():
+    generator = torch.Generator().manual_seed(0)
+    spans = torch.rand(5, 4, generator=generator, dtype=F64)
+    weights = t([1.0, 0.5, 0.25, 0.125])
+    per_token = spans.unsqueeze(2).expand(5, 4, 3)  # every token of a span scores the span
+    expected = reward_to_go(spans, weights).unsqueeze(2).expand(5, 4, 3)
+    torch.testing.assert_close(token_returns(per_token, weights), expected)
+
+
+def test_token_returns_rejects_bad_shapes_and_weights():
+    with pytest.raises(ValueError, match=r"\[N, S, P\]"):
+        token_returns(t([[1.0, 2.0]]), t([1.0, 1.0]))
+    with pytest.raises(ValueError, match=">= 0"):
+        token_returns(t([[[1.0], [2.0]]]), t([1.0, -1.0]))
+
+
+def test_token_advantages_match_a_naive_loop():
+    """Centre each (span, token) column within its group, then divide a group's centred
+    returns by their one std over all its samples and columns."""
+    generator = torch.Generator().manual_seed(2)
+    group_size, spans, positions = 3, 2, 4
+    returns = torch.rand(2 * group_size, spans, positions, generator=generator, dtype=F64)
+    returns[group_size:, 1, 2] = 0.5  # a constant column in the second group
+    for baseline in ("mean", "rloo"):
+        got = token_advantages(returns, group_size, "group", baseline)
+        for first in (0, group_size):
+            centred = {}
+            for row in range(first, first + group_size):
+                for k in range(spans):
+                    for p in range(positions):
+                        column = [returns[r, k, p].item() for r in range(first, first + group_size)]
+                        own = returns[row, k, p].item()
+                        if baseline == "mean":
+                            base = sum(column) / group_size
+                        else:
+                            base = (sum(column) - own) / (group_size - 1)
+                        centred[row, k, p] = own - base if max(column) > min(column) else 0.0
+            values = list(centred.values())
+            mean = sum(values) / len(values)
+            std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+            for (row, k, p), value in centred.items():
+                expected = value / (std + 1e-6)
+                assert got[row, k, p].item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    assert torch.all(token_advantages(returns, group_size)[group_size:, 1, 2] == 0)
+
+
+def test_token_advantages_of_one_token_a_span_are_span_advantages():
+    generator = torch.Generator().manual_seed(3)
+    returns = torch.rand(8, 3, generator=generator, dtype=F64)
+    for baseline in ("mean", "rloo"):
+        torch.testing.assert_close(
+            token_advantages(returns.unsqueeze(2), 4, "none", baseline)[:, :, 0],
+            span_advantages(returns, 4, "none", baseline),
+        )
+    assert torch.all(token_advantages(returns.unsqueeze(2), 1) == 0)  # G = 1: no comparison
+
+
+def test_positions_in_spans_count_from_each_span_start():
+    index = torch.tensor([[0, 0, 0, 1, 1, 1, 2, 2], [0, 0, 0, 1, 1, -1, -1, -1]])
+    torch.testing.assert_close(
+        positions_in_spans(index),
+        torch.tensor([[0, 1, 2, 0, 1, 2, 0, 1], [0, 1, 2, 0, 1, -1, -1, -1]]),
+    )
+
+
+def test_spread_over_tokens_gives_each_generated_token_its_own():
+    per_token = t([[[1.0, 2.0], [3.0, 4.0]], [[-1.0, -2.0], [-3.0, -4.0]]])
+    # span 0: 2 generated tokens and 1 inserted, span 1: 2 generated; -1 = padding
+    index = torch.tensor([[0, 0, 0, 1, 1], [0, 0, 0, 1, -1]])
+    out = spread_over_tokens(per_token, index)
+    torch.testing.assert_close(out, t([[1, 2, 0, 3, 4], [-1, -2, 0, -3, 0]]))
+    with pytest.raises(ValueError, match="span 2"):
+        spread_over_tokens(per_token, torch.tensor([[2], [0]]))

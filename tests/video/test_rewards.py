@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rlvr_world.video import metrics, rewards
-from rlvr_world.video.rewards import frame_reward, frame_weights, minimum_reward, repetition
+from rlvr_world.video.rewards import (
+    cell_rewards,
+    frame_reward,
+    frame_weights,
+    minimum_reward,
+    repetition,
+)
 
 MAE = {"mae": 1.0}
 
@@ -232,3 +238,53 @@ def test_repetition_accepts_tensors_and_empty_batches():
     assert repetition(torch.zeros(0, 2, 4, dtype=torch.long)).rate == 0.0
     with pytest.raises(ValueError, match=r"\[T, K\]"):
         repetition(torch.zeros(2, 3))
+
+
+# ---------------------------------------------------------------------------------------------
+# cell_rewards: the reward of each cell of a frame (per-token credit)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cell_rewards_hand_worked_and_mean_is_the_frame_reward():
+    # 2 frames of 8 x 8 on a 2 x 2 grid; frame 0: the top-right cell off by 0.4, frame 1:
+    # everything off by 0.1, the bottom-left cell by 0.5
+    target = torch.zeros(1, 2, 3, 8, 8)
+    pred = target.clone()
+    pred[0, 0, :, :4, 4:] = 0.4
+    pred[0, 1] = 0.1
+    pred[0, 1, :, 4:, :4] = 0.5
+    for weights in (MAE, {"mse": 1.0}, {"mae": 1.0, "mse": 2.0}):
+        mae, mse = weights.get("mae", 0.0), weights.get("mse", 0.0)
+        off = [[[0.0, 0.4], [0.0, 0.0]], [[0.1, 0.1], [0.5, 0.1]]]  # per frame, per cell
+        expected = -(mae * torch.tensor(off) + mse * torch.tensor(off) ** 2)
+        cells = cell_rewards(pred, target, 2, weights)
+        torch.testing.assert_close(cells[0], expected)
+        # MAE and MSE cells partition the frame: their mean is the frame's reward
+        per_frame = frame_reward(pred, target, weights=weights).per_frame
+        torch.testing.assert_close(cells.mean((2, 3)), per_frame)
+
+
+def test_cell_lpips_is_local_and_averages_to_the_frames():
+    generator = torch.Generator().manual_seed(0)
+    target = torch.rand(1, 2, 3, 64, 64, generator=generator)
+    pred = target.clone()
+    pred[0, :, :, 16:32, 48:64] = torch.rand(2, 3, 16, 16, generator=generator)  # cell (1, 3)
+    cells = cell_rewards(pred, target, 4, {"lpips": 1.0}, lpips_net="alex")
+    worst = cells[0].flatten(1).argmin(1)
+    assert worst.tolist() == [1 * 4 + 3, 1 * 4 + 3]  # the changed cell scores lowest
+    assert cells[0, :, 3, 0].max() > -1e-3  # a far cell barely notices it
+    frames = frame_reward(pred, target, weights={"lpips": 1.0}, lpips_net="alex").per_frame
+    torch.testing.assert_close(cells.mean((2, 3)), frames, rtol=0.02, atol=1e-4)
+
+
+def test_cell_rewards_malformed_samples_and_caller_errors():
+    pred, target = constant_frames([0.1, 0.2], size=8)
+    pred = torch.cat([pred, pred])
+    pred[1, 0, 0, 0, 0] = float("nan")
+    cells = cell_rewards(pred, torch.cat([target, target]), 2, MAE)
+    assert torch.all(cells[1] == minimum_reward(MAE))  # every cell of the malformed sample
+    torch.testing.assert_close(cells[0, :, 0, 0], torch.tensor([-0.1, -0.2]))
+    with pytest.raises(ValueError, match="does not divide"):
+        cell_rewards(pred, torch.cat([target, target]), 3, MAE)
+    with pytest.raises(ValueError, match="known: lpips, mae, mse"):
+        cell_rewards(pred, torch.cat([target, target]), 2, {"psnr": 1.0})

@@ -21,6 +21,13 @@ reward r_{i,k} per span and the sequence reward's span weights w_k, token t of s
     R_{i,k} = sum_{j >= k} w_j r_{i,j} / sum_{j >= k} w_j      (`reward_to_go`)
     A_{i,t} = group advantage of R_{.,k} (`span_advantages`, `spread_over_spans`)
 
+Per-token credit (each generated token governs a part of its span's output, e.g. a visual code
+its cell of the frame): with a reward r_{i,k,p} for that part, token p of span k gets
+
+    R_{i,k,p} = (w_k r_{i,k,p} + sum_{j > k} w_j r_{i,j}) / sum_{j >= k} w_j   (`token_returns`)
+    A_{i,k,p} = (R_{i,k,p} - mean_g R_{g,k,p}) / std over the group's centred returns
+                (`token_advantages`, `spread_over_tokens`)
+
 Gradients never flow through `logp_old`, `logp_ref` or the advantages (they are detached here).
 """
 
@@ -45,8 +52,12 @@ __all__ = [
     "masked_mean",
     "masked_sum",
     "reward_to_go",
+    "positions_in_spans",
     "span_advantages",
     "spread_over_spans",
+    "spread_over_tokens",
+    "token_advantages",
+    "token_returns",
     "truncation_mask",
     "zero_variance_groups",
 ]
@@ -170,6 +181,28 @@ def zero_variance_groups(rewards: Tensor, group_size: int) -> Tensor:
     return equal.repeat_interleave(group_size)
 
 
+def _check_options(scale: str, baseline: str) -> None:
+    if scale not in _ADVANTAGE_SCALES:
+        raise ValueError(f"scale must be one of {_ADVANTAGE_SCALES}, got {scale!r}")
+    if baseline not in _ADVANTAGE_BASELINES:
+        raise ValueError(f"baseline must be one of {_ADVANTAGE_BASELINES}, got {baseline!r}")
+
+
+def _centred(grouped: Tensor, baseline: AdvantageBaseline) -> Tensor:
+    """[B, G, ...] -> each value minus its group's baseline along dim 1 (G >= 2): the mean of
+    the group, or (rloo) of the group's others."""
+    group_size = grouped.shape[1]
+    if baseline == "mean":
+        centred = grouped - grouped.mean(dim=1, keepdim=True)
+    else:
+        others_mean = (grouped.sum(dim=1, keepdim=True) - grouped) / (group_size - 1)
+        centred = grouped - others_mean
+    # Rounding can leave 1e-17 residues in a constant group; such groups carry no signal and must
+    # produce exactly 0 (and not residue / eps).
+    constant = grouped.amax(dim=1, keepdim=True) == grouped.amin(dim=1, keepdim=True)
+    return centred.masked_fill(constant, 0.0)
+
+
 def group_advantages(
     rewards: Tensor,
     group_size: int,
@@ -187,27 +220,12 @@ def group_advantages(
     Returns [N], same float dtype as rewards. A group with equal rewards gets exactly 0, and so
     does every sample when G = 1 (no other sample to compare with).
     """
-    if scale not in _ADVANTAGE_SCALES:
-        raise ValueError(f"scale must be one of {_ADVANTAGE_SCALES}, got {scale!r}")
-    if baseline not in _ADVANTAGE_BASELINES:
-        raise ValueError(f"baseline must be one of {_ADVANTAGE_BASELINES}, got {baseline!r}")
+    _check_options(scale, baseline)
     rewards = rewards.detach()
     grouped = _grouped(rewards, group_size)  # [B, G]
     if group_size == 1:
         return torch.zeros_like(grouped).view(-1)
-
-    group_mean = grouped.mean(dim=1, keepdim=True)  # [B, 1]
-    if baseline == "mean":
-        centred = grouped - group_mean
-    else:
-        others_mean = (grouped.sum(dim=1, keepdim=True) - grouped) / (group_size - 1)
-        centred = grouped - others_mean  # [B, G]
-
-    # Rounding can leave 1e-17 residues in a constant group; such groups carry no signal and must
-    # produce exactly 0 (and not residue / eps).
-    constant = (grouped.amax(dim=1) == grouped.amin(dim=1)).unsqueeze(1)  # [B, 1]
-    centred = centred.masked_fill(constant, 0.0)
-
+    centred = _centred(grouped, baseline)  # [B, G]
     if scale == "group":
         centred = centred / (grouped.std(dim=1, keepdim=True, unbiased=True) + eps)
     elif scale == "batch" and centred.numel() > 1:
@@ -279,6 +297,102 @@ def spread_over_spans(per_span: Tensor, span_index: Tensor) -> Tensor:
         )
     token = per_span.gather(1, span_index.long().clamp_min(0))  # [N, Lr]
     return token.masked_fill(span_index < 0, 0.0)
+
+
+def token_returns(token_rewards: Tensor, weights: Tensor) -> Tensor:
+    """Each generated token's return: the reward of what it governs in its own span, then the
+    reward-to-go of the spans after it.
+
+    token_rewards: [N, S, P] float, r_{k,p}: the reward of the part of span k's output that
+        token p of the span governs (e.g. the cell of a predicted frame one visual code encodes),
+        in the units of the span's reward, whose mean over p is the span's reward r_k.
+    weights: [S] float >= 0, how the sequence reward aggregates the spans (`reward_to_go`).
+    Returns [N, S, P]: R_{k,p} = (w_k r_{k,p} + sum_{j > k} w_j r_j) / sum_{j >= k} w_j, so the
+    mean of R_{0,.} over p is the sequence reward, and a token is credited with its own part
+    of its span and everything after (tokens cannot change the spans before theirs). A span
+    after the last weighted one gets 0, as in `reward_to_go`.
+    """
+    if token_rewards.dim() != 3:
+        raise ValueError(f"token_rewards must be [N, S, P], got {tuple(token_rewards.shape)}")
+    token_rewards = token_rewards.detach().float()
+    span = token_rewards.mean(2)  # [N, S]: r_k
+    returns = reward_to_go(span, weights)  # [N, S] (checks the weights)
+    weights = weights.to(token_rewards)
+    mass = weights.flip(0).cumsum(0).flip(0)  # [S]
+    # R_{k,p} = R_k + w_k (r_{k,p} - r_k) / mass_k: the token's own part replaces its span's
+    share = torch.where(mass > 0, weights / mass.clamp_min(1e-12), torch.zeros_like(mass))
+    return returns[:, :, None] + share[None, :, None] * (token_rewards - span[:, :, None])
+
+
+def token_advantages(
+    token_returns: Tensor,
+    group_size: int,
+    scale: AdvantageScale = "group",
+    baseline: AdvantageBaseline = "mean",
+    eps: float = 1e-6,
+) -> Tensor:
+    """Per-token advantages: token p of span k of each sample is compared with the same token of
+    the other samples of its group (baseline "mean" or "rloo" per (k, p) column), then scaled
+    by one std for all the columns, so that tokens whose part of the output varies more across
+    the group weigh more.
+
+    token_returns: [N, S, P] float, group-contiguous rows (from `token_returns`).
+    scale: "group" divides a group's centred returns by their unbiased std over all its
+        samples and columns + eps; "batch" by the std over all N rows and columns; "none" does
+        not divide. A (k, p) column whose returns are equal within a group gets exactly 0.
+    Returns [N, S, P]; spread over the tokens with `spread_over_tokens`.
+    """
+    _check_options(scale, baseline)
+    if token_returns.dim() != 3:
+        raise ValueError(f"token_returns must be [N, S, P], got {tuple(token_returns.shape)}")
+    n, spans, positions = token_returns.shape
+    flat = token_returns.detach().reshape(n, spans * positions)
+    if not flat.is_floating_point():
+        flat = flat.to(torch.get_default_dtype())
+    _grouped(flat[:, 0], group_size)  # checks the group-contiguous layout
+    grouped = flat.view(-1, group_size, spans * positions)  # [B, G, C]
+    if group_size == 1:
+        return torch.zeros_like(token_returns, dtype=grouped.dtype)
+    centred = _centred(grouped, baseline)  # [B, G, C]
+    if scale == "group":
+        centred = centred / (centred.flatten(1).std(dim=1, unbiased=True)[:, None, None] + eps)
+    elif scale == "batch" and centred.numel() > 1:
+        centred = centred / (centred.std(unbiased=True) + eps)
+    return centred.reshape(n, spans, positions)
+
+
+def positions_in_spans(span_index: Tensor) -> Tensor:
+    """[N, Lr] span of each response token (< 0: padding) -> [N, Lr] long: the token's place
+    in its span, counting from 0 (a span's generated tokens come first, then the tokens
+    inserted after it); -1 for padding."""
+    if span_index.dim() != 2:
+        raise ValueError(f"span_index must be [N, Lr], got {tuple(span_index.shape)}")
+    span_index = span_index.long()
+    steps = torch.arange(span_index.shape[1]).expand_as(span_index)
+    previous = torch.cat([torch.full_like(span_index[:, :1], -2), span_index[:, :-1]], dim=1)
+    starts = torch.where(span_index != previous, steps, torch.zeros_like(steps))
+    begun = starts.cummax(dim=1).values  # where the current span began
+    return torch.where(span_index >= 0, steps - begun, torch.full_like(steps, -1))
+
+
+def spread_over_tokens(per_token: Tensor, span_index: Tensor) -> Tensor:
+    """[N, S, P] per-token advantages -> [N, Lr]: the p-th token of span k gets [k, p]
+    (`positions_in_spans`); padding and a span's tokens after its first P (inserted ones,
+    which take no loss) get 0."""
+    if per_token.dim() != 3 or span_index.dim() != 2 or per_token.shape[0] != span_index.shape[0]:
+        raise ValueError(
+            f"per_token must be [N, S, P] and span_index [N, Lr] with the same N, got "
+            f"{tuple(per_token.shape)} and {tuple(span_index.shape)}"
+        )
+    _, spans, positions = per_token.shape
+    top = int(span_index.max()) if span_index.numel() else -1
+    if top >= spans:
+        raise ValueError(f"span_index refers to span {top} but there are only {spans} spans")
+    place = positions_in_spans(span_index)
+    valid = (span_index >= 0) & (place < positions)
+    index = (span_index.clamp_min(0) * positions + place.clamp(0, positions - 1)).long()
+    token = per_token.reshape(per_token.shape[0], -1).gather(1, index)  # [N, Lr]
+    return token.masked_fill(~valid, 0.0)
 
 
 # --------------------------------------------------------------------------------------------

@@ -101,11 +101,28 @@ class SpanReward(Protocol):
     ) -> tuple[list[list[float]], list[float]]: ...
 
 
+class TokenReward(Protocol):
+    """A reward per generated token, for per-token credit (`rlvr.credit=token`): where each
+    token of a span governs its own part of the span's output (a visual code, its cell of a
+    predicted frame).
+
+    `(predictions, references, contexts) -> (rewards, weights)`: rewards[i][k][p] scores the
+    part of span k of prediction i that the span's p-th generated token governs, in the span
+    reward's units (their mean over p is the span's reward); weights[k] as `SpanReward`'s.
+    Never raises.
+    """
+
+    def __call__(
+        self, predictions: Sequence[Any], references: Sequence[Any], contexts: Sequence[Mapping]
+    ) -> tuple[list[list[list[float]]], list[float]]: ...
+
+
 class Task(Protocol):
     """A world-modelling task: examples, how to read a response, how to score it.
 
     A task whose responses are generated span by span may also offer
-    `span_reward(name) -> SpanReward` (the robot task does); `rlvr.credit=reward-to-go` needs it.
+    `span_reward(name) -> SpanReward` (the robot task does); `rlvr.credit=reward-to-go` needs it,
+    and `token_reward(name) -> TokenReward` for `rlvr.credit=token`.
     """
 
     name: str

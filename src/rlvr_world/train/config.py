@@ -142,7 +142,10 @@ class RLVRConfig:
     credit: str = "sequence"
     """`sequence`: every token gets its response's advantage (GRPO). `reward-to-go`: responses
     generated span by span (multi-step video) are scored per span, and each span's tokens get
-    the group-relative advantage of the reward of that span and the ones after it."""
+    the group-relative advantage of the reward of that span and the ones after it. `token`:
+    each generated token is credited with the part of its span's output it governs (a visual
+    code: its cell of the predicted frame) and the spans after it, compared with the same
+    token of the other samples of its group (`core.grpo.token_returns`)."""
     skip_zero_variance: bool = True
     """Drop groups whose rewards are all equal from the update (their advantage is 0)."""
     mask_truncated: bool = False
@@ -185,7 +188,7 @@ class RLVRConfig:
             )
         _choice(self, "rlvr", "advantage_scale", ("group", "batch", "none"))
         _choice(self, "rlvr", "baseline", ("mean", "rloo"))
-        _choice(self, "rlvr", "credit", ("sequence", "reward-to-go"))
+        _choice(self, "rlvr", "credit", ("sequence", "reward-to-go", "token"))
         _choice(self, "rlvr", "compat", ("fixed", "reference"))
         if isinstance(self.loss, dict):
             self.loss = GRPOLossConfig(**self.loss)

@@ -7,7 +7,8 @@ for step in 1..steps:
     rewards   = reward(decode(samples), references)                      [B*G]
     A         = group_advantages(rewards)                                [B*G]
                 (credit=reward-to-go: rewards per span [B*G, S], each span's tokens
-                 get the group advantage of its reward-to-go)
+                 get the group advantage of its reward-to-go; credit=token: rewards per
+                 token [B*G, S, P], each token its own part of its span + reward-to-go)
     drop zero-variance groups; logp_ref, logp_old under no_grad
     for epoch in epochs: for mini-batch of questions:
         loss = clipped surrogate + kl_coef * KL - entropy_coef * H      (token-mean)
@@ -33,6 +34,9 @@ from rlvr_world.core.grpo import (
     reward_to_go,
     span_advantages,
     spread_over_spans,
+    spread_over_tokens,
+    token_advantages,
+    token_returns,
     truncation_mask,
     zero_variance_groups,
 )
@@ -71,10 +75,19 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 
 
 def reward_function(task, cfg):
-    """The task's training reward for `cfg.credit`: per response (`task.reward`) or, for
-    reward-to-go, per generated span (`task.span_reward`: rewards [N][S] and weights [S])."""
-    if cfg.credit != "reward-to-go":
+    """The task's training reward for `cfg.credit`: per response (`task.reward`), for
+    reward-to-go per generated span (`task.span_reward`: rewards [N][S] and weights [S]), for
+    token per generated token (`task.token_reward`: rewards [N][S][P] and weights [S])."""
+    if cfg.credit == "sequence":
         return task.reward(cfg.reward)
+    if cfg.credit == "token":
+        if not hasattr(task, "token_reward"):
+            raise ValueError(
+                "rlvr.credit=token needs a task that scores the part of its output each "
+                f"generated token governs; the {task.name!r} task does not "
+                "(use rlvr.credit=sequence)"
+            )
+        return task.token_reward(cfg.reward)
     if not hasattr(task, "span_reward"):
         raise ValueError(
             "rlvr.credit=reward-to-go needs a task that scores each generated span; "
@@ -202,6 +215,10 @@ def grpo_step(
     scored = reward_fn(predictions, [e.reference for e in expanded], [e.context for e in expanded])
     if cfg.credit == "reward-to-go":  # (rewards [b*G][S], weights [S]) -> returns [b*G, S]
         local_returns = reward_to_go(torch.tensor(scored[0]), torch.tensor(scored[1]))
+    elif cfg.credit == "token":  # (rewards [b*G][S][P], weights [S]) -> returns [b*G, S * P]
+        per_token = token_returns(torch.tensor(scored[0]), torch.tensor(scored[1]))
+        positions = per_token.shape[2]
+        local_returns = per_token.flatten(1)
     else:
         local_returns = torch.tensor(scored, dtype=torch.float).unsqueeze(1)  # [b*G, 1]
     # logged per-sample terms: a task's cheap training metrics if it has them (video: no
@@ -214,7 +231,10 @@ def grpo_step(
     if cfg.mask_truncated:
         loss_mask = truncation_mask(samples.finished, loss_mask)
     returns = world.gather_rows(local_returns)  # [B*G, S], the whole step's
-    rewards = returns[:, 0]  # [B*G]: a response's return from its first span is its reward
+    if cfg.credit == "token":  # the mean of the first span's token returns is the reward
+        rewards = returns[:, :positions].mean(1)  # [B*G]
+    else:  # a response's return from its first span is its reward
+        rewards = returns[:, 0]  # [B*G]
     all_loss_mask = world.gather_rows(loss_mask)  # [B*G, Lr'] for the loss denominators
     local_rows = slice(share.start * group_size, share.stop * group_size)
     if cfg.credit == "reward-to-go":
@@ -223,6 +243,17 @@ def grpo_step(
         if span_index is None:  # sampled in one go: a single span
             span_index = torch.where(mask.bool(), 0, -1)
         advantages = spread_over_spans(per_span[local_rows], span_index)  # [b*G, Lr]
+    elif cfg.credit == "token":
+        per_token = token_advantages(
+            returns.view(returns.shape[0], -1, positions),
+            group_size,
+            cfg.advantage_scale,
+            cfg.baseline,
+        )
+        span_index = samples.span_index
+        if span_index is None:  # sampled in one go: a single span
+            span_index = torch.where(mask.bool(), 0, -1)
+        advantages = spread_over_tokens(per_token[local_rows], span_index)  # [b*G, Lr]
     else:
         advantages = group_advantages(rewards, group_size, cfg.advantage_scale, cfg.baseline)
         advantages = advantages[local_rows]  # [b*G]

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from rlvr_world.video.autoencoder import nhwc
 
@@ -181,6 +182,22 @@ class LPIPSNetwork(nn.Module):
         for tap, head in zip(taps, self.heads):
             diff = (normalize_channels(tap[:n]) - normalize_channels(tap[n:])).pow(2)
             distance = distance + head(diff).mean(dim=(1, 2, 3))  # [N, 1, H_l, W_l] -> [N]
+        return distance
+
+    def distance_map(self, images0: torch.Tensor, images1: torch.Tensor) -> torch.Tensor:
+        """Where the images differ: [N, 1, H, W], each layer's weighted distance upsampled
+        (bilinear) to the input size and summed, as the reference's `spatial=True`. Its mean
+        over the pixels is close to `forward`'s value (equal where every layer's size divides
+        the input's), so the mean over a region is that region's share of the distance."""
+        taps = self.features(torch.cat([images0, images1]))
+        n, size = images0.shape[0], images0.shape[-2:]
+        distance = images0.new_zeros((n, 1, *size))
+        for tap, head in zip(taps, self.heads):
+            diff = (normalize_channels(tap[:n]) - normalize_channels(tap[n:])).pow(2)
+            layer = head(diff)  # [N, 1, H_l, W_l]
+            distance = distance + F.interpolate(
+                layer, size=size, mode="bilinear", align_corners=False
+            )
         return distance
 
     def upper_bound(self) -> float:

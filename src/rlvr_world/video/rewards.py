@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from rlvr_world.video import metrics
+from rlvr_world.video.lpips import lpips_network
 
 # Worst value of each per-frame term. MAE and MSE of frames in [0, 1] cannot exceed 1. LPIPS
 # has no useful bound (4 x the sum of its linear weights, several hundred), and extreme pairs
@@ -115,6 +116,27 @@ def _term(name: str, pred: torch.Tensor, target: torch.Tensor, lpips_net: str) -
     return getattr(metrics, name)(pred, target)
 
 
+def _checked(weights: Mapping[str, float] | None, target) -> dict[str, float]:
+    """The reward's weights (default MAE + LPIPS) after checking them and the target frames
+    (float [B, T, 3, H, W], finite, T >= 1): a caller's error raises ValueError."""
+    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    if not weights:
+        raise ValueError(f"weights must name at least one term of {', '.join(sorted(WORST))}")
+    unknown = sorted(set(weights) - set(WORST))
+    if unknown:
+        raise ValueError(f"unknown reward terms {unknown}; known: {', '.join(sorted(WORST))}")
+    if any(w < 0 for w in weights.values()):
+        raise ValueError(f"reward weights must be >= 0, got {weights}")
+    if not isinstance(target, torch.Tensor) or target.ndim != 5 or target.shape[2] != 3:
+        shape = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target)
+        raise ValueError(f"target must be a [B, T, 3, H, W] tensor, got {shape}")
+    if not bool(torch.isfinite(target).all()):
+        raise ValueError("target frames contain NaN or inf")
+    if target.shape[1] == 0:
+        raise ValueError("target has no frames (T = 0)")
+    return weights
+
+
 def frame_reward(
     pred: torch.Tensor | Sequence[torch.Tensor | None],
     target: torch.Tensor,
@@ -148,28 +170,14 @@ def frame_reward(
     >>> frame_reward(pred, target, weights={"mae": 1.0}).rewards
     tensor([-1.0000, -0.1667])
     """
-    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
-    if not weights:
-        raise ValueError(f"weights must name at least one term of {', '.join(sorted(WORST))}")
-    unknown = sorted(set(weights) - set(WORST))
-    if unknown:
-        raise ValueError(f"unknown reward terms {unknown}; known: {', '.join(sorted(WORST))}")
-    if any(w < 0 for w in weights.values()):
-        raise ValueError(f"reward weights must be >= 0, got {weights}")
+    weights = _checked(weights, target)
     if not 0 < discount <= 1:
         raise ValueError(f"discount must be in (0, 1], got {discount}")
     if (
         aggregate not in AGGREGATES
     ):  # checked here too: a batch with no usable sample must fail alike
         raise ValueError(f"unknown aggregate {aggregate!r}; known: {', '.join(AGGREGATES)}")
-    if not isinstance(target, torch.Tensor) or target.ndim != 5 or target.shape[2] != 3:
-        shape = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target)
-        raise ValueError(f"target must be a [B, T, 3, H, W] tensor, got {shape}")
-    if not bool(torch.isfinite(target).all()):
-        raise ValueError("target frames contain NaN or inf")
     batch, frames = target.shape[:2]
-    if frames == 0:
-        raise ValueError("target has no frames (T = 0)")
     samples = _samples(pred, batch) or [None] * batch
     usable_rows = [i for i, s in enumerate(samples) if usable(s, target.shape[1:])]
     # per-sample aggregated terms, malformed samples at the worst value: {name: [B]}
@@ -202,6 +210,72 @@ def frame_reward(
     log = {name: float(values.mean()) if batch else 0.0 for name, values in terms.items()}
     log["malformed"] = 1.0 - len(usable_rows) / batch if batch else 0.0
     return FrameRewards(rewards.float(), log, per_frame_rewards.float())
+
+
+def _cell_term(name: str, pred: torch.Tensor, target: torch.Tensor, lpips_net: str, grid: int):
+    """[N, 3, H, W] x 2 -> [N, grid, grid]: the term's per-pixel map averaged over each cell
+    (frames clamped to [0, 1], as `metrics` does)."""
+    pred, target = pred.clamp(0.0, 1.0), target.clamp(0.0, 1.0)
+    if name == "lpips":
+        network = lpips_network(lpips_net, pred.device)
+        error = network.distance_map(pred * 2 - 1, target * 2 - 1)  # [N, 1, H, W]
+    elif name == "mae":
+        error = (pred - target).abs().mean(1, keepdim=True)
+    else:  # mse
+        error = (pred - target).pow(2).mean(1, keepdim=True)
+    return torch.nn.functional.avg_pool2d(error, pred.shape[-1] // grid).squeeze(1)
+
+
+def cell_rewards(
+    pred: torch.Tensor | Sequence[torch.Tensor | None],
+    target: torch.Tensor,
+    grid: int,
+    weights: Mapping[str, float] | None = None,
+    lpips_net: str = "vgg",
+    batch_size: int = 16,
+) -> torch.Tensor:
+    """The reward of each cell of each predicted frame, where a frame is cut into grid x grid
+    equal cells (the cells a tokenizer's codes cover): -(sum of weight * term over the cell),
+    each term clamped to [0, WORST] per cell. MAE and MSE of a cell are their means over its
+    pixels, so the mean over the cells is the frame's value; LPIPS is the mean of its distance
+    map (`LPIPSNetwork.distance_map`) over the cell, whose mean over the cells is close to the
+    frame's LPIPS (equal where every layer's size divides the frame's).
+
+    pred, target, weights, lpips_net, batch_size: as `frame_reward`. Returns float32
+    [B, T, grid, grid]. Never raises on a bad prediction: every cell of a malformed sample
+    scores `minimum_reward(weights)`. A grid that does not divide the frame raises ValueError.
+
+    >>> target = torch.zeros(1, 1, 3, 4, 4)
+    >>> pred = target.clone()
+    >>> pred[0, 0, :, :2, :2] = 0.5  # the top-left cell of a 2 x 2 grid is off by 0.5
+    >>> cell_rewards(pred, target, 2, weights={"mae": 1.0})[0, 0]
+    tensor([[-0.5000,  0.0000],
+            [ 0.0000,  0.0000]])
+    """
+    weights = _checked(weights, target)
+    batch, frames, _, height, width = target.shape
+    if grid < 1 or height % grid or width % grid:
+        raise ValueError(f"a {grid} x {grid} grid does not divide {height} x {width} frames")
+    samples = _samples(pred, batch) or [None] * batch
+    usable_rows = [i for i, s in enumerate(samples) if usable(s, target.shape[1:])]
+    out = torch.full((batch, frames, grid, grid), minimum_reward(weights), device=target.device)
+    if usable_rows:
+        with torch.no_grad():
+            x = torch.stack([samples[i].to(target.device) for i in usable_rows]).float()
+            x, y = x.flatten(0, 1), target[usable_rows].float().flatten(0, 1)  # [U*T, 3, H, W]
+            total = torch.zeros((x.shape[0], grid, grid), device=target.device)
+            for name, weight in weights.items():
+                values = torch.cat(
+                    [
+                        _cell_term(
+                            name, x[j : j + batch_size], y[j : j + batch_size], lpips_net, grid
+                        )
+                        for j in range(0, x.shape[0], batch_size)
+                    ]
+                )
+                total -= weight * clamp_term(name, values)
+            out[usable_rows] = total.view(len(usable_rows), frames, grid, grid)
+    return out.float()
 
 
 class Repetition(NamedTuple):

@@ -1,5 +1,7 @@
 """The robot task: example layouts (single / multi-step), generation, decoding, rewards."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -247,7 +249,11 @@ def _step_with_credit(task, tokenizer, credit, seed=0):
         loss=GRPOLossConfig(kl_coef=0.0, entropy_coef=0.0),
     )
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
-    reward_fn = task.span_reward("mae") if credit == "reward-to-go" else task.reward("mae")
+    reward_fn = {
+        "reward-to-go": task.span_reward,
+        "token": task.token_reward,
+        "sequence": task.reward,
+    }[credit]("mae")
     metrics = grpo_step(
         model,
         None,
@@ -281,3 +287,41 @@ def test_reward_to_go_credit_updates_multi_step_spans_differently(episodes, toke
     # ... but later spans are credited with their own reward-to-go: a different update
     assert torch.isfinite(rtg_weights).all()
     assert not torch.allclose(rtg_weights, seq_weights)
+
+
+def test_token_credit_scores_each_code_on_its_cell(episodes, tokenizer):
+    task = make_task(episodes, tokenizer, "multi", rollout_frames=3)
+    examples = task.examples("train")[:2]
+    references, contexts = [e.reference for e in examples], [e.context for e in examples]
+    token_reward = task.token_reward("mae")
+
+    def scored(shift: float):
+        """Token rewards of the true codes' frames, the first sample's second frame moved
+        off by `shift` in its top-left cell."""
+        predictions = [task.decode(e.response_ids, e.context) for e in examples]
+        cell = SIZE // math.isqrt(task.span_length)
+        predictions[0]["frames"][1, :, :cell, :cell] += shift
+        rewards, weights = token_reward(predictions, references, contexts)
+        return predictions, torch.tensor(rewards), weights  # [N, F, K]
+
+    _, before, _ = scored(0.0)
+    predictions, after, weights = scored(0.3)
+    assert after.shape == (2, 2, task.span_length) and weights == [0.5, 0.5]
+    spans, _ = task.span_reward("mae")(predictions, references, contexts)
+    torch.testing.assert_close(after.mean(2), torch.tensor(spans))  # cells partition frames
+    difference = after - before
+    assert float(difference[0, 1, 0]) < -0.05  # the moved cell loses, and no other
+    others = torch.cat([difference[0, 0], difference[0, 1, 1:], difference[1].flatten()])
+    assert torch.all(others == 0)
+    with pytest.raises(ValueError, match="objects term"):
+        task.token_reward("objects")
+
+
+def test_token_credit_matches_sequence_rewards_and_updates_codes_differently(episodes, tokenizer):
+    task = make_task(episodes, tokenizer, "multi", rollout_frames=3)
+    seq_metrics, seq_weights = _step_with_credit(task, tokenizer, "sequence")
+    token_metrics, token_weights = _step_with_credit(task, tokenizer, "token")
+    # the same samples; the mean of the first frame's token returns is the sequence reward
+    assert token_metrics["reward_mean"] == pytest.approx(seq_metrics["reward_mean"], rel=1e-5)
+    assert torch.isfinite(token_weights).all()
+    assert not torch.allclose(token_weights, seq_weights)

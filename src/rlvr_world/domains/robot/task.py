@@ -35,6 +35,7 @@ from rlvr_world.video.rewards import (
     WORST,
     FrameRewards,
     aggregate_terms,
+    cell_rewards,
     frame_reward,
     frame_weights,
     minimum_reward,
@@ -357,6 +358,34 @@ class RobotTask:
                 return [[floor] * len(frame_w) for _ in predictions], frame_w
 
         return span_reward_fn
+
+    def token_reward(self, name: str = "mae_lpips"):
+        """The reward of each visual code, for per-token credit (`rlvr.credit=token`):
+        `(predictions, references, contexts) -> (rewards [N][F][K], weights [F])`. A frame's K
+        codes cover a sqrt(K) x sqrt(K) grid of its cells in raster order (the autoencoders'
+        latent grid), and code p is scored on cell p (`video.rewards.cell_rewards`); weights
+        as `span_reward`'s. The `objects` term is read off whole frames and has no cells."""
+        weights = self._reward_weights(name)
+        if "objects" in weights:
+            raise ValueError(
+                "rlvr.credit=token scores each code's cell of the frame; the objects term is "
+                "read off whole frames (drop it from video.reward_weights or use another credit)"
+            )
+        floor = self._minimum(weights)
+        k = self.span_length
+        grid = math.isqrt(k)
+        frame_w = frame_weights(self.predicted_frames, self.reward_aggregate).tolist()
+
+        def token_reward_fn(predictions, references, contexts):
+            pred = [p.get("frames") if isinstance(p, Mapping) else None for p in predictions]
+            try:
+                target = torch.stack([frames_to_float(r) for r in references])
+                cells = cell_rewards(pred, target, grid, weights, self.reward_lpips_net)
+                return cells.flatten(2).tolist(), frame_w
+            except (ValueError, RuntimeError, TypeError):  # a malformed batch: every cell loses
+                return [[[floor] * k for _ in frame_w] for _ in predictions], frame_w
+
+        return token_reward_fn
 
     def score(self, predictions: Sequence[dict], examples: Sequence[Example]) -> list[dict]:
         """Per example: each metric averaged over its predicted frames (LPIPS with `lpips_net`),
