@@ -14,7 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rlvr_world.text.tokenizer import PretrainedTokenizer, load_text_tokenizer, train_bpe
+from rlvr_world.text.tokenizer import (
+    PretrainedTokenizer,
+    id_tokens,
+    load_text_tokenizer,
+    train_bpe,
+)
 
 SPLITS = ("train", "valid", "test")
 VALID_FRACTION = 0.1
@@ -65,7 +70,9 @@ def prepare_text_data(
             )
         else:
             corpus = [text for record in splits["train"] for text in texts(record)]
-            tokenizer = train_bpe(corpus, vocab_size=config.data.vocab_size)
+            tokenizer = train_bpe(
+                corpus, vocab_size=config.data.vocab_size, whole=id_tokens(config.data.id_tokens)
+            )
     if init_dir is not None or not (data_dir / "train.jsonl").exists():
         for split, records in splits.items():
             save(data_dir / f"{split}.jsonl", records)

@@ -75,15 +75,35 @@ class TextTokenizer:
         return cls(Tokenizer.from_file(str(path)))
 
 
+ID_PATTERN = r"\[\d+\]"
+"""An accessibility-tree element id, `[123]`."""
+
+
+def id_tokens(count: int) -> list[str]:
+    """The element ids `[0]` .. `[count - 1]`, each to be one token (`train_bpe(whole=...)`)."""
+    return [f"[{i}]" for i in range(count)]
+
+
 def train_bpe(
-    texts: Iterable[str], vocab_size: int = 2048, min_frequency: int = 2
+    texts: Iterable[str],
+    vocab_size: int = 2048,
+    min_frequency: int = 2,
+    whole: Sequence[str] = (),
 ) -> TextTokenizer:
-    """Train a byte-level BPE with single-digit pre-splitting on `texts`."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """Train a byte-level BPE with single-digit pre-splitting on `texts`.
+
+    whole: strings that are each one token on top of the `vocab_size` learned ones, e.g. the
+    element ids of web pages (`id_tokens`). Copying a line of the page is then a look-up of
+    one id token that occurs once in the page, where a spelled-out id repeats its digits
+    across the page. Merges are then learned with every id pattern (`ID_PATTERN`) split off,
+    so they never span an id."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     backend = Tokenizer(models.BPE())
+    split = [pre_tokenizers.Split(Regex(ID_PATTERN), behavior="isolated")] if whole else []
     backend.pre_tokenizer = pre_tokenizers.Sequence(
         [
+            *split,
             pre_tokenizers.Digits(individual_digits=True),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
@@ -97,6 +117,8 @@ def train_bpe(
         show_progress=False,
     )
     backend.train_from_iterator(texts, trainer=trainer)
+    if whole:
+        backend.add_tokens(list(whole))
     return TextTokenizer(backend)
 
 

@@ -52,6 +52,10 @@ class DataConfig:
     """BPE vocabulary size of the tokenizer trained on simulator text (tiny presets)."""
     max_question_tokens: int = 768
     """Longer questions are dropped from training (counted in the run log)."""
+    id_tokens: int = 0
+    """Web pages: the element ids `[0]` .. `[N - 1]` are single tokens of the trained BPE, on
+    top of `vocab_size` (0 = spelled digit by digit), so that a line of the page is copied by
+    looking up its id (`text.tokenizer.train_bpe`)."""
 
     def __post_init__(self) -> None:
         if self.prompt_style not in ("compact", "full"):
@@ -65,6 +69,7 @@ class DataConfig:
             "valid_episodes_per_game",
             "test_episodes_per_game",
             "max_episode_steps",
+            "id_tokens",
         )
 
 

@@ -236,7 +236,8 @@ PRESETS: dict[str, dict] = {
 # (URL, objective, previous action, accessibility tree, action), the diff sections as the
 # answer; GRPO on the item-F1 reward.
 PRESETS["web-tiny"] = {
-    "data": {"domain": "web", "vocab_size": 2048, "max_question_tokens": 640},
+    # ids as single tokens: simulated pages number their elements from 100 to ~1,200
+    "data": {"domain": "web", "vocab_size": 2048, "max_question_tokens": 640, "id_tokens": 2000},
     "web": {
         "train_episodes_per_task": 24,
         "valid_episodes_per_task": 3,
@@ -292,7 +293,7 @@ PRESETS["web-bench"] = merge(
 PRESETS["web-debug"] = merge(
     PRESETS["textgame-debug"],
     {
-        "data": {"domain": "web", "max_question_tokens": 640},
+        "data": {"domain": "web", "max_question_tokens": 640, "id_tokens": 2000},
         "web": {
             "tasks": ["open_product", "reply_post"],
             "train_episodes_per_task": 2,

@@ -13,6 +13,7 @@ from rlvr_world.domains.web.data import (
     save_transitions,
 )
 from rlvr_world.domains.web.prompts import answer_text, question_text
+from rlvr_world.domains.web.rewards import web_f1
 
 GOLD = "New items:\n[5] alert 'Saved'\n\nDeleted items:\nNone\n\nUpdated items:\nNone"
 T = WebTransition(
@@ -92,3 +93,26 @@ def test_prompts_carry_every_field():
             assert part in text
     with pytest.raises(ValueError, match="prompt style"):
         question_text(T, "fancy")
+
+
+def test_compact_answers_indent_items_as_the_tree_and_score_the_same():
+    gold = (
+        "New items:\n[5] alert 'Saved'\n\nDeleted items:\n[12] button 'Save'\n\n"
+        "Updated items:\n[1] RootWebArea 'Shop' focused: True"
+    )
+    t = WebTransition(**{**T.__dict__, "answer": gold})
+    compact = answer_text(t, "compact")
+    # the deleted and updated lines start as in the tree; the new one (no tree line) does not
+    assert compact.split("\n") == [
+        "New items:",
+        "[5] alert 'Saved'",
+        "",
+        "Deleted items:",
+        "\t[12] button 'Save'",
+        "",
+        "Updated items:",
+        "[1] RootWebArea 'Shop' focused: True",
+    ]
+    assert "\t[12] button 'Save'" in t.tree  # so copying it is a look-up in the tree
+    assert web_f1(compact, gold)["f1"] == 1.0  # the reward strips lines: the same items
+    assert answer_text(t, "full") == gold
