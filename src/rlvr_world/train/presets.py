@@ -276,10 +276,9 @@ PRESETS["web-tiny"] = {
     "eval": {"max_examples": 64, "batch_size": 32, "max_new_tokens": 256},
 }
 # `rlvr-world bench web`: web-tiny's model on 200 expert episodes a task (~9,700 transitions)
-# and MLE for 4,000 steps. Whether the tiny model learns to copy ids from the tree is luck: of
-# two runs of this preset one did (between steps 1,250 and 1,500; test F1 0.276), the other
-# did not (0.210), nor did a 3,500-step schedule; on web-tiny's 1,220 transitions it memorises
-# the training answers instead (BENCHMARKS.md).
+# and MLE for 4,000 steps. With whole-id tokens it learns to copy lines and ids from the tree
+# (test F1 0.309); with ids spelled digit by digit that was luck (0.276 in one run, 0.210 in
+# another), and on web-tiny's 1,220 transitions it memorised the answers instead (BENCHMARKS.md).
 PRESETS["web-bench"] = merge(
     PRESETS["web-tiny"],
     {
