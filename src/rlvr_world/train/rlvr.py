@@ -74,6 +74,13 @@ def step_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + step)
 
 
+def _span_index(samples) -> torch.Tensor:
+    """[N, Lr] the span of each response token (-1: padding); one span when sampled in one go."""
+    if samples.span_index is not None:
+        return samples.span_index
+    return torch.where(samples.response_mask.bool(), 0, -1)
+
+
 def reward_function(task, cfg):
     """The task's training reward for `cfg.credit`: per response (`task.reward`), for
     reward-to-go per generated span (`task.span_reward`: rewards [N][S] and weights [S]), for
@@ -239,10 +246,7 @@ def grpo_step(
     local_rows = slice(share.start * group_size, share.stop * group_size)
     if cfg.credit == "reward-to-go":
         per_span = span_advantages(returns, group_size, cfg.advantage_scale, cfg.baseline)
-        span_index = samples.span_index
-        if span_index is None:  # sampled in one go: a single span
-            span_index = torch.where(mask.bool(), 0, -1)
-        advantages = spread_over_spans(per_span[local_rows], span_index)  # [b*G, Lr]
+        advantages = spread_over_spans(per_span[local_rows], _span_index(samples))  # [b*G, Lr]
     elif cfg.credit == "token":
         per_token = token_advantages(
             returns.view(returns.shape[0], -1, positions),
@@ -250,10 +254,7 @@ def grpo_step(
             cfg.advantage_scale,
             cfg.baseline,
         )
-        span_index = samples.span_index
-        if span_index is None:  # sampled in one go: a single span
-            span_index = torch.where(mask.bool(), 0, -1)
-        advantages = spread_over_tokens(per_token[local_rows], span_index)  # [b*G, Lr]
+        advantages = spread_over_tokens(per_token[local_rows], _span_index(samples))
     else:
         advantages = group_advantages(rewards, group_size, cfg.advantage_scale, cfg.baseline)
         advantages = advantages[local_rows]  # [b*G]
