@@ -174,14 +174,18 @@ class LPIPSNetwork(nn.Module):
             taps.append(x)
         return taps
 
-    def forward(self, images0: torch.Tensor, images1: torch.Tensor) -> torch.Tensor:
-        # one backbone pass over both batches: [2N, 3, H, W]
+    def layer_distances(self, images0: torch.Tensor, images1: torch.Tensor):
+        """Each tapped layer's weighted distance map, [N, 1, H_l, W_l] each (one backbone pass
+        over both batches: [2N, 3, H, W])."""
         taps = self.features(torch.cat([images0, images1]))
         n = images0.shape[0]
-        distance = images0.new_zeros(n)
         for tap, head in zip(taps, self.heads):
-            diff = (normalize_channels(tap[:n]) - normalize_channels(tap[n:])).pow(2)
-            distance = distance + head(diff).mean(dim=(1, 2, 3))  # [N, 1, H_l, W_l] -> [N]
+            yield head((normalize_channels(tap[:n]) - normalize_channels(tap[n:])).pow(2))
+
+    def forward(self, images0: torch.Tensor, images1: torch.Tensor) -> torch.Tensor:
+        distance = images0.new_zeros(images0.shape[0])
+        for layer in self.layer_distances(images0, images1):
+            distance = distance + layer.mean(dim=(1, 2, 3))  # [N, 1, H_l, W_l] -> [N]
         return distance
 
     def distance_map(self, images0: torch.Tensor, images1: torch.Tensor) -> torch.Tensor:
@@ -189,12 +193,9 @@ class LPIPSNetwork(nn.Module):
         (bilinear) to the input size and summed, as the reference's `spatial=True`. Its mean
         over the pixels is close to `forward`'s value (equal where every layer's size divides
         the input's), so the mean over a region is that region's share of the distance."""
-        taps = self.features(torch.cat([images0, images1]))
-        n, size = images0.shape[0], images0.shape[-2:]
-        distance = images0.new_zeros((n, 1, *size))
-        for tap, head in zip(taps, self.heads):
-            diff = (normalize_channels(tap[:n]) - normalize_channels(tap[n:])).pow(2)
-            layer = head(diff)  # [N, 1, H_l, W_l]
+        size = images0.shape[-2:]
+        distance = images0.new_zeros((images0.shape[0], 1, *size))
+        for layer in self.layer_distances(images0, images1):
             distance = distance + F.interpolate(
                 layer, size=size, mode="bilinear", align_corners=False
             )

@@ -116,6 +116,28 @@ def _term(name: str, pred: torch.Tensor, target: torch.Tensor, lpips_net: str) -
     return getattr(metrics, name)(pred, target)
 
 
+def _usable_frames(pred, target: torch.Tensor) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+    """The samples that can be scored (`usable`) and their frames and target frames, both
+    float [U*T, 3, H, W] (None for both when no sample can)."""
+    batch = target.shape[0]
+    samples = _samples(pred, batch) or [None] * batch
+    rows = [i for i, s in enumerate(samples) if usable(s, target.shape[1:])]
+    if not rows:
+        return rows, None, None
+    x = torch.stack([samples[i].to(target.device) for i in rows]).float()
+    return rows, x.flatten(0, 1), target[rows].float().flatten(0, 1)
+
+
+def _batched(term, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """`term(x, y)` over chunks of `batch_size` frames (bounds LPIPS memory), concatenated."""
+    return torch.cat(
+        [
+            term(x[j : j + batch_size], y[j : j + batch_size])
+            for j in range(0, x.shape[0], batch_size)
+        ]
+    )
+
+
 def _checked(weights: Mapping[str, float] | None, target) -> dict[str, float]:
     """The reward's weights (default MAE + LPIPS) after checking them and the target frames
     (float [B, T, 3, H, W], finite, T >= 1): a caller's error raises ValueError."""
@@ -178,8 +200,7 @@ def frame_reward(
     ):  # checked here too: a batch with no usable sample must fail alike
         raise ValueError(f"unknown aggregate {aggregate!r}; known: {', '.join(AGGREGATES)}")
     batch, frames = target.shape[:2]
-    samples = _samples(pred, batch) or [None] * batch
-    usable_rows = [i for i, s in enumerate(samples) if usable(s, target.shape[1:])]
+    usable_rows, x, y = _usable_frames(pred, target)
     # per-sample aggregated terms, malformed samples at the worst value: {name: [B]}
     terms = {name: torch.full((batch,), WORST[name], device=target.device) for name in weights}
     frame_terms = {
@@ -187,15 +208,9 @@ def frame_reward(
     }
     if usable_rows:
         with torch.no_grad():
-            x = torch.stack([samples[i].to(target.device) for i in usable_rows]).float()
-            y = target[usable_rows].float()
-            x, y = x.flatten(0, 1), y.flatten(0, 1)  # [U*T, 3, H, W]
             per_frame = {
-                name: torch.cat(
-                    [
-                        _term(name, x[j : j + batch_size], y[j : j + batch_size], lpips_net)
-                        for j in range(0, x.shape[0], batch_size)
-                    ]
+                name: _batched(
+                    lambda a, b, name=name: _term(name, a, b, lpips_net), x, y, batch_size
                 ).view(len(usable_rows), frames)
                 for name in weights
             }
@@ -256,22 +271,17 @@ def cell_rewards(
     batch, frames, _, height, width = target.shape
     if grid < 1 or height % grid or width % grid:
         raise ValueError(f"a {grid} x {grid} grid does not divide {height} x {width} frames")
-    samples = _samples(pred, batch) or [None] * batch
-    usable_rows = [i for i, s in enumerate(samples) if usable(s, target.shape[1:])]
+    usable_rows, x, y = _usable_frames(pred, target)
     out = torch.full((batch, frames, grid, grid), minimum_reward(weights), device=target.device)
     if usable_rows:
         with torch.no_grad():
-            x = torch.stack([samples[i].to(target.device) for i in usable_rows]).float()
-            x, y = x.flatten(0, 1), target[usable_rows].float().flatten(0, 1)  # [U*T, 3, H, W]
             total = torch.zeros((x.shape[0], grid, grid), device=target.device)
             for name, weight in weights.items():
-                values = torch.cat(
-                    [
-                        _cell_term(
-                            name, x[j : j + batch_size], y[j : j + batch_size], lpips_net, grid
-                        )
-                        for j in range(0, x.shape[0], batch_size)
-                    ]
+                values = _batched(
+                    lambda a, b, name=name: _cell_term(name, a, b, lpips_net, grid),
+                    x,
+                    y,
+                    batch_size,
                 )
                 total -= weight * clamp_term(name, values)
             out[usable_rows] = total.view(len(usable_rows), frames, grid, grid)

@@ -30,7 +30,8 @@ import re
 
 from rlvr_world.domains.web.rewards import SECTION_HEADERS, parse_sections
 
-_ID = re.compile(r"^\[(\d+)\]")
+ELEMENT_ID = re.compile(r"^\[(\d+)\]")
+"""A tree line's element id, `[123]`, at its start (group 1: the number)."""
 SECTIONS = ("New items:", "Deleted items:", "Updated items:")
 
 
@@ -40,7 +41,7 @@ def tree_items(tree: str) -> list[tuple[str | None, str]]:
     for line in tree.split("\n"):
         text = line.strip()
         if text:
-            match = _ID.match(text)
+            match = ELEMENT_ID.match(text)
             items.append((match.group(1) if match else None, text))
     return items
 
@@ -96,11 +97,11 @@ def apply_diff(tree: str, diff: str) -> str:
     items = {key: [line for line in lines if line != "None"] for key, lines in sections.items()}
 
     def key(text: str) -> str:
-        match = _ID.match(text)
+        match = ELEMENT_ID.match(text)
         return match.group(1) if match else text
 
     deleted = {key(line) for line in items["deleted"]}
-    updated = {key(line): line for line in items["updated"] if _ID.match(line)}
+    updated = {key(line): line for line in items["updated"] if ELEMENT_ID.match(line)}
     out = []
     for line in tree.split("\n"):
         text = line.strip()

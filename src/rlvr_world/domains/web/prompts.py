@@ -17,11 +17,8 @@ the tokens that followed the same tokens there (the model need not drop the tree
 
 from __future__ import annotations
 
-import re
-
 from rlvr_world.domains.web.data import WebTransition
-
-_ID = re.compile(r"^\[(\d+)\]")
+from rlvr_world.domains.web.diff import ELEMENT_ID
 
 FULL_TEMPLATE = """You are a world model of web pages. Given a web page's URL, the user's \
 objective, the previous action, the page's current accessibility tree and the action taken \
@@ -84,11 +81,11 @@ def tree_indented(answer: str, tree: str) -> str:
     indents = {}
     for line in tree.split("\n"):
         text = line.lstrip()
-        match = _ID.match(text)
+        match = ELEMENT_ID.match(text)
         if match:
             indents.setdefault(match.group(1), line[: len(line) - len(text)])
     out = []
     for line in answer.split("\n"):
-        match = _ID.match(line.strip())
+        match = ELEMENT_ID.match(line.strip())
         out.append(indents.get(match.group(1), "") + line.strip() if match else line)
     return "\n".join(out)
