@@ -586,6 +586,18 @@ def test_reward_to_go_hand_worked():
     )
 
 
+def test_reward_to_go_without_weights_sums_what_is_left():
+    # weights None: the sequence reward is the sum of the span gains [0, 0.4, -0.1, 0.2]
+    rewards = t([[0.0, 0.4, -0.1, 0.2], [0.1, 0.0, 0.0, 0.0]])
+    torch.testing.assert_close(
+        reward_to_go(rewards, None),
+        t([[0.5, 0.5, 0.1, 0.2], [0.1, 0.0, 0.0, 0.0]]),
+        check_dtype=False,
+    )
+    with pytest.raises(ValueError, match=r"\[N, S\]"):
+        reward_to_go(t([1.0, 2.0]), None)
+
+
 def test_reward_to_go_first_span_is_the_sequence_reward():
     generator = torch.Generator().manual_seed(0)
     rewards = torch.rand(6, 5, generator=generator, dtype=F64)

@@ -233,17 +233,22 @@ def group_advantages(
     return centred.reshape(-1)
 
 
-def reward_to_go(span_rewards: Tensor, weights: Tensor) -> Tensor:
+def reward_to_go(span_rewards: Tensor, weights: Tensor | None) -> Tensor:
     """Each span's return: the weighted mean of the rewards of that span and the spans after it.
 
     span_rewards: [N, S] float, one reward per generated span (e.g. per predicted frame).
     weights: [S] float >= 0, how the sequence reward aggregates the spans
-        (reward = sum_k weights_k * r_k / sum_k weights_k).
-    Returns [N, S]: R_k = sum_{j >= k} w_j r_j / sum_{j >= k} w_j, so R_0 is the sequence
-    reward and span k is credited only with what it can still change (tokens of span k cannot
-    affect the spans before it). A span after the last weighted one (weights 0 from there on)
-    gets 0: it cannot change the reward, so it carries no signal.
+        (reward = sum_k weights_k * r_k / sum_k weights_k); None when the sequence reward is
+        the plain sum of the span rewards (each span's gain, e.g. a line's change of F1).
+    Returns [N, S]: R_k = sum_{j >= k} w_j r_j / sum_{j >= k} w_j (None: sum_{j >= k} r_j), so
+    R_0 is the sequence reward and span k is credited only with what it can still change
+    (tokens of span k cannot affect the spans before it). A span after the last weighted one
+    (weights 0 from there on) gets 0: it cannot change the reward, so it carries no signal.
     """
+    if weights is None:
+        if span_rewards.dim() != 2:
+            raise ValueError(f"span_rewards must be [N, S], got {tuple(span_rewards.shape)}")
+        return span_rewards.detach().float().flip(1).cumsum(1).flip(1)
     if span_rewards.dim() != 2 or weights.dim() != 1 or weights.shape[0] != span_rewards.shape[1]:
         raise ValueError(
             f"span_rewards must be [N, S] and weights [S], got {tuple(span_rewards.shape)} "

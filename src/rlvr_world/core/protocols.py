@@ -88,17 +88,18 @@ class Reward(Protocol):
 
 
 class SpanReward(Protocol):
-    """A reward per generated span (`Samples.span_index`: the frames of an interactive rollout),
-    for per-span credit (`rlvr.credit=reward-to-go`).
+    """A reward per generated span (`Samples.span_index`: the frames of an interactive rollout,
+    the lines of a web answer), for per-span credit (`rlvr.credit=reward-to-go`).
 
     `(predictions, references, contexts) -> (rewards, weights)`: rewards[i][k] scores span k of
     prediction i, weights[k] >= 0 says how the task's sequence reward aggregates them
-    (reward_i = sum_k weights[k] * rewards[i][k] / sum_k weights[k]). Never raises.
+    (reward_i = sum_k weights[k] * rewards[i][k] / sum_k weights[k]); weights None: reward_i =
+    sum_k rewards[i][k] (each span's gain). Never raises.
     """
 
     def __call__(
         self, predictions: Sequence[Any], references: Sequence[Any], contexts: Sequence[Mapping]
-    ) -> tuple[list[list[float]], list[float]]: ...
+    ) -> tuple[list[list[float]], list[float] | None]: ...
 
 
 class TokenReward(Protocol):

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
+
 from rlvr_world.core.protocols import Example
 from rlvr_world.core.sampler import Samples, SamplingConfig, sample
 
@@ -37,6 +39,22 @@ class GeneratesUntilEOS:
             generator=generator,
             batch_rows=batch_rows,
         )
+
+
+def line_index(tokenizer, samples: Samples) -> torch.Tensor:
+    """[N, Lr] long: the line of its decoded response (0, 1, ... as `str.split("\\n")` counts
+    them) each response token starts on; -1 at padding. A token that holds a line break
+    belongs to the line it starts on, the stop id to the last line. Spans for per-line credit
+    (`Samples.span_index`); never past the decoded text's last line."""
+    index = torch.full(samples.response_ids.shape, -1, dtype=torch.long)
+    for row, ids in enumerate(samples.responses()):
+        if not ids:
+            continue
+        breaks = [piece.count("\n") for piece in tokenizer.decode_batch([[i] for i in ids])]
+        starts = torch.tensor([0, *breaks[:-1]]).cumsum(0)
+        last = tokenizer.decode(ids).count("\n")
+        index[row, : len(ids)] = starts.clamp_max(last)
+    return index
 
 
 class TextTask(GeneratesUntilEOS):

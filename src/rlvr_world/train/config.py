@@ -146,8 +146,9 @@ class RLVRConfig:
     """Group baseline: `mean` (GRPO) or `rloo` (leave-one-out)."""
     credit: str = "sequence"
     """`sequence`: every token gets its response's advantage (GRPO). `reward-to-go`: responses
-    generated span by span (multi-step video) are scored per span, and each span's tokens get
-    the group-relative advantage of the reward of that span and the ones after it. `token`:
+    generated span by span (multi-step video; the lines of a web answer, scored by how much
+    each changes the F1) are scored per span, and each span's tokens get the group-relative
+    advantage of the reward of that span and the ones after it. `token`:
     each generated token is credited with the part of its span's output it governs (a visual
     code: its cell of the predicted frame) and the spans after it, compared with the same
     token of the other samples of its group (`core.grpo.token_returns`)."""

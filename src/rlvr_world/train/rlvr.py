@@ -221,7 +221,8 @@ def grpo_step(
     predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), expanded)]
     scored = reward_fn(predictions, [e.reference for e in expanded], [e.context for e in expanded])
     if cfg.credit == "reward-to-go":  # (rewards [b*G][S], weights [S]) -> returns [b*G, S]
-        local_returns = reward_to_go(torch.tensor(scored[0]), torch.tensor(scored[1]))
+        weights = None if scored[1] is None else torch.tensor(scored[1])
+        local_returns = reward_to_go(torch.tensor(scored[0]), weights)
     elif cfg.credit == "token":  # (rewards [b*G][S][P], weights [S]) -> returns [b*G, S * P]
         per_token = token_returns(torch.tensor(scored[0]), torch.tensor(scored[1]))
         positions = per_token.shape[2]

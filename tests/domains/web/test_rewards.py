@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 from rlvr_world.domains.web import rewards
 from rlvr_world.domains.web.rewards import (
     REWARDS,
+    line_gains,
     make_reward,
     parse_sections,
     web_f1,
     web_f1_reward,
+    web_line_gains,
 )
 
 # --------------------------------------------------------------------------- fixtures
@@ -212,3 +214,49 @@ def test_never_raises_on_arbitrary_text(text, prefix):
 def test_never_raises_on_huge_garbage():
     garbage = ("New items:\n" + "x" * 1000 + "\n") * 2000
     assert web_f1(garbage, GOLD)["f1"] == 0.0
+
+
+# --------------------------------------------------------------------------- per-line gains
+
+
+def test_line_gains_hand_worked():
+    # gold: DIALOG, CLOSE (new), None (deleted), BUY (updated): 4 items; F1 = 2M / (#pred + 4)
+    prediction = "\n".join(
+        ["I think a dialog opens.", "New items:", DIALOG, HELP, DIALOG, "", "Updated items:", BUY]
+    )
+    gains = line_gains(prediction, GOLD)
+    # reasoning 0, header 0; DIALOG: 2/5; HELP (wrong): 2/6 - 2/5; DIALOG again: nothing;
+    # blank, header: nothing; BUY: 4/7 - 2/6
+    expected = [0, 0, 2 / 5, 2 / 6 - 2 / 5, 0, 0, 0, 4 / 7 - 2 / 6]
+    assert gains == pytest.approx(expected)
+    assert sum(gains) == pytest.approx(web_f1(prediction, GOLD)["f1"])
+
+
+def test_line_gains_of_wrong_lines_before_any_match_are_zero():
+    # no item matches yet: F1 stays 0, so a wrong line costs nothing until one does
+    assert line_gains(f"New items:\n{HELP}\n{DIALOG}", GOLD) == pytest.approx([0, 0, 2 / 6])
+
+
+@pytest.mark.parametrize("value", [None, 42, b"New items:"])
+def test_line_gains_of_a_non_string_is_one_zero(value):
+    assert line_gains(value, GOLD) == [0.0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(SECTIONS, SECTIONS, st.text(alphabet="ab \n", max_size=8))
+def test_line_gains_sum_to_the_f1_one_per_line(predicted, gold, reasoning):
+    text = reasoning + render(predicted)
+    gains = line_gains(text, render(gold))
+    assert len(gains) == len(text.split("\n"))
+    assert sum(gains) == pytest.approx(web_f1(text, render(gold))["f1"], abs=1e-12)
+
+
+def test_web_line_gains_pads_to_the_longest_answer():
+    rows, weights = web_line_gains(["New items:\n" + DIALOG, GOLD, None], [GOLD] * 3)
+    assert weights is None and [len(row) for row in rows] == [len(GOLD.split("\n"))] * 3
+    assert rows[0][:2] == pytest.approx([0, 2 / 5]) and not any(rows[0][2:]) and not any(rows[2])
+    assert [sum(row) for row in rows] == pytest.approx(
+        web_f1_reward(["New items:\n" + DIALOG, GOLD, None], [GOLD] * 3)
+    )
+    with pytest.raises(ValueError, match="references"):
+        web_line_gains([GOLD], [GOLD, GOLD])

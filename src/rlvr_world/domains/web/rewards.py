@@ -51,10 +51,12 @@ from typing import Any
 __all__ = [
     "REWARDS",
     "SECTION_HEADERS",
+    "line_gains",
     "make_reward",
     "parse_sections",
     "web_f1",
     "web_f1_reward",
+    "web_line_gains",
 ]
 
 # header -> section key, in the order the sections appear in an answer
@@ -83,20 +85,28 @@ def parse_sections(text: Any) -> dict[str, set[str]]:
     {'new': set(), 'deleted': set(), 'updated': set()}
     """
     sections: dict[str, set[str]] = {key: set() for key in SECTION_HEADERS.values()}
+    for item in _line_items(text):
+        if item is not None:
+            sections[item[0]].add(item[1])
+    return sections
+
+
+def _line_items(text: Any) -> list[tuple[str, str] | None]:
+    """Each "\\n"-separated line of `text` read as the parsing rules say: (section, item) where
+    it is an item, None where it is not (blank, a header, before the first header). A
+    non-string has no lines."""
     if not isinstance(text, str):
-        return sections
-    current: set[str] | None = None  # None until the first header: those lines are ignored
+        return []
+    items: list[tuple[str, str] | None] = []
+    current: str | None = None  # None until the first header: those lines are ignored
     # split("\n"), not splitlines(): a "\u2028" or "\x0c" inside an item's text stays in it
     for raw_line in text.split("\n"):
         line = raw_line.strip()
-        if not line:
-            continue
-        header = next((h for h in SECTION_HEADERS if line.startswith(h)), None)
+        header = next((h for h in SECTION_HEADERS if line.startswith(h)), None) if line else None
         if header is not None:
-            current = sections[SECTION_HEADERS[header]]
-        elif current is not None:
-            current.add(line)
-    return sections
+            current = SECTION_HEADERS[header]
+        items.append((current, line) if line and header is None and current is not None else None)
+    return items
 
 
 def web_f1(prediction: Any, ground_truth: Any) -> dict[str, float]:
@@ -147,6 +157,54 @@ def web_f1_reward(
         web_f1(prediction, reference)["f1"]
         for prediction, reference in zip(predictions, references)
     ]
+
+
+def line_gains(prediction: Any, ground_truth: Any) -> list[float]:
+    """How much each line of a predicted diff changes its F1: one value per "\\n"-separated
+    line, the F1 of the lines up to it minus the F1 of the lines before it, so they sum to
+    `web_f1(prediction, ground_truth)["f1"]` (F1 = 2M / (#predicted + #gold) items).
+
+    A right new item gains, a wrong one loses what it costs the precision (nothing while no
+    item matches), a repeated item, a header or a blank line changes nothing. Per-line credit
+    (`rlvr.credit=reward-to-go`) gives each line's tokens the gain of that line and the lines
+    after it. Never raises; a non-string scores `[0.0]`.
+
+    >>> gold = "New items:\\n[7] dialog 'Cart'\\n\\nDeleted items:\\nNone\\n\\nUpdated items:\\nNone"
+    >>> [round(g, 3) for g in line_gains("New items:\\n[7] dialog 'Cart'\\n[9] link 'Help'", gold)]
+    [0.0, 0.5, -0.1]
+    """
+    items = _line_items(prediction)
+    if not items:
+        return [0.0]
+    gold = parse_sections(ground_truth)
+    n_gold = sum(len(lines) for lines in gold.values())
+    seen: dict[str, set[str]] = {key: set() for key in gold}
+    matches = predicted = 0
+    gains, before = [], 0.0
+    for item in items:
+        if item is not None and item[1] not in seen[item[0]]:
+            seen[item[0]].add(item[1])
+            predicted += 1
+            matches += item[1] in gold[item[0]]
+        f1 = 2 * matches / (predicted + n_gold) if matches else 0.0
+        gains.append(f1 - before)
+        before = f1
+    return gains
+
+
+def web_line_gains(
+    predictions: Sequence[Any],
+    references: Sequence[Any],
+    contexts: Sequence[Mapping] | None = None,
+) -> tuple[list[list[float]], None]:
+    """`core.protocols.SpanReward` of the item F1 with a web answer's lines as its spans:
+    rewards[i][k] = `line_gains(predictions[i], references[i])[k]`, padded with 0 to the
+    longest prediction's line count; weights None (the F1 is their sum)."""
+    if len(predictions) != len(references):
+        raise ValueError(f"got {len(predictions)} predictions but {len(references)} references")
+    rows = [line_gains(p, r) for p, r in zip(predictions, references)]
+    width = max((len(row) for row in rows), default=1)
+    return [row + [0.0] * (width - len(row)) for row in rows], None
 
 
 REWARDS: dict[str, Callable[..., list[float]]] = {

@@ -6,11 +6,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rlvr_world.core.protocols import Example, Reward
+from rlvr_world.core.protocols import Example, Reward, SpanReward
+from rlvr_world.core.sampler import Samples
 from rlvr_world.domains.web.data import WebTransition
 from rlvr_world.domains.web.prompts import answer_text, question_text
-from rlvr_world.domains.web.rewards import make_reward, web_f1
-from rlvr_world.text.task import TextTask
+from rlvr_world.domains.web.rewards import make_reward, web_f1, web_line_gains
+from rlvr_world.text.task import TextTask, line_index
 
 
 class WebTask(TextTask):
@@ -55,6 +56,18 @@ class WebTask(TextTask):
 
     def reward(self, name: str) -> Reward:
         return make_reward(name)
+
+    def generate(self, model, examples: Sequence[Example], config, **kwargs) -> Samples:
+        """`TextTask.generate`, with each token's answer line as its span (`line_index`)."""
+        samples = super().generate(model, examples, config, **kwargs)
+        samples.span_index = line_index(self.tokenizer, samples)
+        return samples
+
+    def span_reward(self, name: str) -> SpanReward:
+        """Per-line credit (`rlvr.credit=reward-to-go`): each line of an answer is scored by
+        how much it changes the item F1 (`rewards.line_gains`), which they sum to."""
+        make_reward(name)  # checks the name: F1 is the only web reward
+        return web_line_gains
 
     def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
         """Mean F1, precision and recall (the paper's table), overall and per split."""
