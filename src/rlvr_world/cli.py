@@ -118,9 +118,12 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from rlvr_world.train.pipeline import evaluate_run
+    from rlvr_world.train.pipeline import best_of_run, evaluate_run
 
-    summary = evaluate_run(args.run, split=args.split, checkpoint=args.checkpoint)
+    if args.best_of:
+        summary = best_of_run(args.run, args.best_of, split=args.split, checkpoint=args.checkpoint)
+    else:
+        summary = evaluate_run(args.run, split=args.split, checkpoint=args.checkpoint)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -368,6 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--split", default="test")
     p.add_argument("--checkpoint", default="best", help="best, latest or a checkpoint name")
+    p.add_argument(
+        "--best-of",
+        type=int,
+        default=0,
+        metavar="K",
+        help="instead: K sampled answers a question (temperature 1), the mean and the best "
+        "training reward of them (what sharpening alone could reach); writes best_of.json",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(

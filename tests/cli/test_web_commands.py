@@ -9,6 +9,7 @@ from rlvr_world.cli import main
 from rlvr_world.domains.web.data import load_transitions
 from rlvr_world.domains.web.rewards import web_f1
 from rlvr_world.eval.stats import mean_difference, paired_bootstrap
+from rlvr_world.train.pipeline import best_of_run
 
 
 def test_web_pipeline_through_the_cli(tmp_path, capsys):
@@ -24,6 +25,15 @@ def test_web_pipeline_through_the_cli(tmp_path, capsys):
     assert test and all(t.answer.startswith("New items:") for t in test)
     rlvr = out / "rlvr"
     assert main(["eval", str(rlvr), "--checkpoint", "latest"]) == 0
+    # the sharpening headroom: 2 sampled answers a question, scored by the training reward
+    assert main(["eval", str(rlvr), "--best-of", "2", "--split", "valid"]) == 0
+    best = json.loads((rlvr / "best_of.json").read_text())
+    assert best["k"] == 2 and best["reward"] == "f1" and best["examples"] > 0
+    assert 0.0 <= best["sample_mean"] <= best["best_of_k"] <= 1.0
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        best_of_run(rlvr, 0)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        best_of_run(rlvr, 2, temperature=0.0)
     rows = [json.loads(line) for line in (rlvr / "metrics.jsonl").read_text().splitlines()]
     assert any(r["phase"] == "rlvr" and "term_f1" in r for r in rows)
 

@@ -194,3 +194,59 @@ def evaluate_run(
         count = config.eval.num_samples_saved
         save_predictions(predictions[:count], examples[:count], run / "predictions.npz")
     return summary
+
+
+def best_of_run(
+    run: str | Path,
+    k: int,
+    split: str = "test",
+    checkpoint: str = "best",
+    temperature: float = 1.0,
+    progress: bool = True,
+) -> dict:
+    """How much a run's checkpoint could gain by sharpening alone: `k` answers sampled per
+    question of a split (`temperature`; top-k and seed from the run's `eval`), each scored by
+    the training reward (`rlvr.reward`). -> {"k", "temperature", "reward", "sample_mean" (the
+    mean reward of one sampled answer), "best_of_k" (the mean over questions of the best of
+    the k), "examples"}; also written to `best_of.json`. RLVR that only learned to give the best
+    of the model's own k answers would score `best_of_k`."""
+    from rlvr_world.eval.evaluate import evaluate
+
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 to sample, got {temperature}")
+    run = Path(run)
+    task, config = load_run_task(run)
+    model = load_world_model(checkpoint_path(run, checkpoint) / "model").to(config.device)
+    examples = task.examples(split)
+    reward = task.reward(config.rlvr.reward)
+    references, contexts = [e.reference for e in examples], [e.context for e in examples]
+    draws = []
+    with tqdm(total=k * len(examples), desc=f"best of {k}", disable=not progress) as bar:
+        for draw in range(k):
+            _, _, predictions = evaluate(
+                model,
+                task,
+                examples,
+                batch_size=config.eval.batch_size,
+                max_new_tokens=config.eval.max_new_tokens,
+                temperature=temperature,
+                top_k=config.eval.top_k,
+                seed=config.eval.seed + draw,
+                progress=bar,
+            )
+            draws.append(reward(predictions, references, contexts))
+    per_question = list(zip(*draws))
+    summary = {
+        "k": k,
+        "temperature": temperature,
+        "reward": config.rlvr.reward,
+        "sample_mean": sum(sum(r) / k for r in per_question) / len(per_question),
+        "best_of_k": sum(max(r) for r in per_question) / len(per_question),
+        "examples": len(per_question),
+        "split": split,
+        "checkpoint": checkpoint,
+    }
+    write_json(run / "best_of.json", summary)
+    return summary

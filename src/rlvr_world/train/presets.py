@@ -268,6 +268,9 @@ PRESETS["web-tiny"] = {
         "group_size": 8,
         "mini_batch_size": 16,
         "reward": "f1",
+        # per-line credit: each answer line's tokens get the group advantage of how much that
+        # line and the ones after it change the F1 (sequence credit: no gain, BENCHMARKS.md)
+        "credit": "reward-to-go",
         "max_new_tokens": 256,
         "lr": 1e-4,
         "eval_every": 10,
