@@ -159,6 +159,13 @@ def load_run_task(run: str | Path):
     return DOMAINS.get(config.data.domain)(config, Path(run)), config
 
 
+def _checkpoint_model(run: Path, checkpoint: str):
+    """A run's task, config, checkpoint folder and model (on the config's device)."""
+    task, config = load_run_task(run)
+    path = checkpoint_path(run, checkpoint)
+    return task, config, path, load_world_model(path / "model").to(config.device)
+
+
 def evaluate_run(
     run: str | Path, split: str = "test", checkpoint: str = "best", progress: bool = True
 ) -> dict:
@@ -167,9 +174,7 @@ def evaluate_run(
     from rlvr_world.eval.evaluate import evaluate
 
     run = Path(run)
-    task, config = load_run_task(run)
-    path = checkpoint_path(run, checkpoint)
-    model = load_world_model(path / "model").to(config.device)
+    task, config, path, model = _checkpoint_model(run, checkpoint)
     examples = task.examples(split)
     start = time.perf_counter()
     with tqdm(total=len(examples), desc=f"eval {run.name}", disable=not progress) as bar:
@@ -217,9 +222,10 @@ def best_of_run(
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0 to sample, got {temperature}")
     run = Path(run)
-    task, config = load_run_task(run)
-    model = load_world_model(checkpoint_path(run, checkpoint) / "model").to(config.device)
+    task, config, path, model = _checkpoint_model(run, checkpoint)
     examples = task.examples(split)
+    if not examples:
+        raise ValueError(f"{run}: the {split!r} split has no examples")
     reward = task.reward(config.rlvr.reward)
     references, contexts = [e.reference for e in examples], [e.context for e in examples]
     draws = []
@@ -246,7 +252,7 @@ def best_of_run(
         "best_of_k": sum(max(r) for r in per_question) / len(per_question),
         "examples": len(per_question),
         "split": split,
-        "checkpoint": checkpoint,
+        "checkpoint": path.name,
     }
     write_json(run / "best_of.json", summary)
     return summary

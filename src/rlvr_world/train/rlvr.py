@@ -220,7 +220,7 @@ def grpo_step(
     expanded = [e for e in local for _ in range(group_size)]  # [b*G], group-contiguous
     predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), expanded)]
     scored = reward_fn(predictions, [e.reference for e in expanded], [e.context for e in expanded])
-    if cfg.credit == "reward-to-go":  # (rewards [b*G][S], weights [S]) -> returns [b*G, S]
+    if cfg.credit == "reward-to-go":  # (rewards [b*G][S], weights [S] or None) -> [b*G, S]
         weights = None if scored[1] is None else torch.tensor(scored[1])
         local_returns = reward_to_go(torch.tensor(scored[0]), weights)
     elif cfg.credit == "token":  # (rewards [b*G][S][P], weights [S]) -> returns [b*G, S * P]
