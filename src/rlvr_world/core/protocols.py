@@ -88,8 +88,9 @@ class Reward(Protocol):
 
 
 class SpanReward(Protocol):
-    """A reward per generated span (`Samples.span_index`: the frames of an interactive rollout,
-    the lines of a web answer), for per-span credit (`rlvr.credit=reward-to-go`).
+    """A reward per generated span (`Samples.span_index`: the frames of an interactive rollout;
+    `Task.span_index`: the lines of a web answer), for per-span credit
+    (`rlvr.credit=reward-to-go`).
 
     `(predictions, references, contexts) -> (rewards, weights)`: rewards[i][k] scores span k of
     prediction i, weights[k] >= 0 says how the task's sequence reward aggregates them
@@ -123,7 +124,9 @@ class Task(Protocol):
 
     A task whose responses are generated span by span may also offer
     `span_reward(name) -> SpanReward` (the robot task does); `rlvr.credit=reward-to-go` needs it,
-    and `token_reward(name) -> TokenReward` for `rlvr.credit=token`.
+    and `token_reward(name) -> TokenReward` for `rlvr.credit=token`. A task whose responses are
+    sampled in one go but read in spans (the lines of a web answer) offers
+    `span_index(samples) -> [N, Lr]` too: the span of each response token, -1 at padding.
     """
 
     name: str

@@ -45,7 +45,7 @@ def line_index(tokenizer, samples: Samples) -> torch.Tensor:
     """[N, Lr] long: the line of its decoded response (0, 1, ... as `str.split("\\n")` counts
     them) each response token starts on; -1 at padding. A token that holds a line break
     belongs to the line it starts on, the stop id to the last line. Spans for per-line credit
-    (`Samples.span_index`); never past the decoded text's last line."""
+    (`Task.span_index`); never past the decoded text's last line."""
     index = torch.full(samples.response_ids.shape, -1, dtype=torch.long)
     for row, ids in enumerate(samples.responses()):
         if not ids:

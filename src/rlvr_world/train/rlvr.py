@@ -74,10 +74,14 @@ def step_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + step)
 
 
-def _span_index(samples) -> torch.Tensor:
-    """[N, Lr] the span of each response token (-1: padding); one span when sampled in one go."""
+def _span_index(task, samples) -> torch.Tensor:
+    """[N, Lr] the span of each response token (-1: padding): the rollout's own spans, else the
+    task's reading of its responses (`task.span_index`, e.g. the lines of a web answer), else
+    one span (sampled in one go). Asked only by the per-span and per-token credits."""
     if samples.span_index is not None:
         return samples.span_index
+    if hasattr(task, "span_index"):
+        return task.span_index(samples)
     return torch.where(samples.response_mask.bool(), 0, -1)
 
 
@@ -247,7 +251,9 @@ def grpo_step(
     local_rows = slice(share.start * group_size, share.stop * group_size)
     if cfg.credit == "reward-to-go":
         per_span = span_advantages(returns, group_size, cfg.advantage_scale, cfg.baseline)
-        advantages = spread_over_spans(per_span[local_rows], _span_index(samples))  # [b*G, Lr]
+        advantages = spread_over_spans(
+            per_span[local_rows], _span_index(task, samples)
+        )  # [b*G, Lr]
     elif cfg.credit == "token":
         per_token = token_advantages(
             returns.view(returns.shape[0], -1, positions),
@@ -255,7 +261,7 @@ def grpo_step(
             cfg.advantage_scale,
             cfg.baseline,
         )
-        advantages = spread_over_tokens(per_token[local_rows], _span_index(samples))
+        advantages = spread_over_tokens(per_token[local_rows], _span_index(task, samples))
     else:
         advantages = group_advantages(rewards, group_size, cfg.advantage_scale, cfg.baseline)
         advantages = advantages[local_rows]  # [b*G]

@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
+
 from rlvr_world.core.protocols import Example, Reward, SpanReward
 from rlvr_world.core.sampler import Samples
 from rlvr_world.domains.web.data import WebTransition
@@ -57,11 +59,9 @@ class WebTask(TextTask):
     def reward(self, name: str) -> Reward:
         return make_reward(name)
 
-    def generate(self, model, examples: Sequence[Example], config, **kwargs) -> Samples:
-        """`TextTask.generate`, with each token's answer line as its span (`line_index`)."""
-        samples = super().generate(model, examples, config, **kwargs)
-        samples.span_index = line_index(self.tokenizer, samples)
-        return samples
+    def span_index(self, samples: Samples) -> torch.Tensor:
+        """Each response token's answer line as its span (`line_index`), for per-line credit."""
+        return line_index(self.tokenizer, samples)
 
     def span_reward(self, name: str) -> SpanReward:
         """Per-line credit (`rlvr.credit=reward-to-go`): each line of an answer is scored by
