@@ -199,3 +199,24 @@ def test_score_frames_is_json_safe_and_averages_per_frame_values():
         assert scores["mean"][name] == pytest.approx(np.mean(values))
     mae = np.abs(pred / 255 - target / 255).mean(axis=(1, 2, 3))
     assert [f["mae"] for f in scores["per_frame"]] == pytest.approx(mae, abs=1e-6)
+
+
+def test_moved_mae_scores_the_pixels_that_moved_in_either_frame():
+    # a 2 x 2 frame; the context is black. Pixel (0, 0) moved in the truth only (0.5 in one
+    # channel), (0, 1) in the prediction only (a ghost, 0.3 in every channel), (1, 0) in both,
+    # (1, 1) in neither but off by 0.04 everywhere (below the change threshold)
+    context = torch.zeros(1, 3, 2, 2)
+    target = torch.zeros(1, 3, 2, 2)
+    pred = torch.zeros(1, 3, 2, 2)
+    target[0, 0, 0, 0] = 0.5
+    pred[0, :, 0, 1] = 0.3
+    target[0, :, 1, 0] = 0.6
+    pred[0, :, 1, 0] = 0.9
+    pred[0, :, 1, 1] = 0.04
+    # errors per pixel (channel mean): 0.5 / 3, 0.3, 0.3; the static pixel does not count
+    expected = (0.5 / 3 + 0.3 + 0.3) / 3
+    assert metrics.moved_mae(pred, target, context).tolist() == pytest.approx([expected])
+    assert metrics.changed(target, context)[0].tolist() == [[True, False], [True, False]]
+    # nothing moved: 0, whatever the static error
+    still = torch.full((1, 3, 2, 2), 0.02)
+    assert metrics.moved_mae(still, context, context).tolist() == [0.0]

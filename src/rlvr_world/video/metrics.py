@@ -115,6 +115,27 @@ def ssim(
     )  # mean over pixels then channels (equal counts per channel)
 
 
+CHANGE_THRESHOLD = 0.05
+"""A pixel has changed when some channel moved by more than this (frames in [0, 1])."""
+
+
+def changed(frames: torch.Tensor, contexts: torch.Tensor) -> torch.Tensor:
+    """bool [..., H, W]: where float [..., 3, H, W] frames differ from their context frames
+    (broadcast against them) by more than `CHANGE_THRESHOLD` in some channel."""
+    return (frames - contexts).abs().amax(-3) > CHANGE_THRESHOLD
+
+
+def moved_mae(pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """MAE over the pixels that move: float [N, 3, H, W] predictions and true frames and their
+    context frames (the last frame the model was shown) -> [N], the mean absolute error over
+    the pixels where the true frame or the prediction differs from the context (`changed`);
+    0 for a frame where neither does. Whole-frame MAE averages a moved gripper or object over
+    a mostly static table; this one is the error on what moved, a ghost left behind included."""
+    mask = changed(target, context) | changed(pred, context)  # [N, H, W]
+    error = (pred - target).abs().mean(-3)  # [N, H, W]
+    return (error * mask).sum((-1, -2)) / mask.sum((-1, -2)).clamp(min=1)
+
+
 def lpips(pred: torch.Tensor, target: torch.Tensor, net: str = "vgg") -> torch.Tensor:
     """LPIPS distance (Zhang et al. 2018): [N, 3, H, W] x 2 in [0, 1] -> [N], 0 when equal.
 

@@ -26,7 +26,7 @@ from rlvr_world.video.autoencoder import (
     frames_to_float,
 )
 from rlvr_world.video.lpips import lpips_network
-from rlvr_world.video.metrics import frame_metrics
+from rlvr_world.video.metrics import changed, frame_metrics
 from rlvr_world.video.tokenizer import VideoTokenizer
 
 
@@ -254,12 +254,7 @@ def train_future_tokenizer(
     return future, figures
 
 
-CHANGE_THRESHOLD = 0.05
-"""A pixel has changed when some channel moved by more than this (frames in [0, 1])."""
-
-
 def change_weights(frames: torch.Tensor, contexts: torch.Tensor, weight: float) -> torch.Tensor:
     """float [N, 3, H, W] frames and their context frames -> [N, 1, H, W] L1 weights: 1 + weight
-    where the frame differs from its context by more than `CHANGE_THRESHOLD`, else 1."""
-    changed = (frames - contexts).abs().amax(1, keepdim=True) > CHANGE_THRESHOLD
-    return 1.0 + weight * changed.to(frames.dtype)
+    where the frame differs from its context (`metrics.changed`), else 1."""
+    return 1.0 + weight * changed(frames, contexts).unsqueeze(1).to(frames.dtype)

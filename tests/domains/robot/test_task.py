@@ -13,6 +13,7 @@ from rlvr_world.domains.robot.perception import layout_error, perceive
 from rlvr_world.domains.robot.task import RobotTask
 from rlvr_world.train.config import RLVRConfig
 from rlvr_world.train.rlvr import grpo_step
+from rlvr_world.video import metrics
 from rlvr_world.video.autoencoder import float_to_frames, frames_to_float
 
 SIZE = 32  # as the conftest fixtures
@@ -172,6 +173,42 @@ def test_objects_term_is_the_layout_error_weighted_and_aggregated(episodes, toke
     assert [row["objects"] for row in logged] == pytest.approx([0.0, error / 3], abs=1e-6)
 
 
+def test_moved_term_is_the_error_on_pixels_that_moved_against_the_shown_frame(episodes, tokenizer):
+    weights = {"mae": 1.0, "moved": 2.0}
+    task = make_task(episodes, tokenizer, "multi", rollout_frames=4, reward_weights=weights)
+    examples = task.examples("train")[:2]
+    reference = examples[0].reference  # uint8 [3, H, W, 3]
+    truth = frames_to_float(reference)
+    shown = frames_to_float(task.context_frames_of(examples[0])[-1:])[0]
+    stalled = truth.clone()
+    stalled[2] = truth[1]  # the last frame repeats the one before
+    predictions = [{"frames": truth}, {"frames": stalled}, {"frames": truth[:1]}]
+    targets = [reference, reference, examples[1].reference]
+    contexts = [examples[0].context, examples[0].context, examples[1].context]
+    per_frame, frame_w = task.span_reward("mae_lpips")(predictions, targets, contexts)
+    error = stalled[2] - truth[2]
+    mask = metrics.changed(truth[2], shown) | metrics.changed(stalled[2], shown)
+    moved = float(error.abs().mean(0)[mask].mean())
+    assert 0 < float(error.abs().mean()) < moved  # the error sits where things move
+    assert per_frame[0] == pytest.approx([0.0] * 3, abs=1e-6)
+    expected = -float(error.abs().mean()) - 2.0 * moved
+    assert per_frame[1] == pytest.approx([0.0, 0.0, expected], abs=1e-6)
+    assert per_frame[2] == [-3.0] * 3  # malformed: MAE 1 and moved 1 on every frame
+    rewards = task.reward("mae_lpips")(predictions, targets, contexts)
+    assert rewards == pytest.approx([sum(w * r for w, r in zip(frame_w, row)) for row in per_frame])
+    assert task.reward("moved")(predictions, targets, contexts) == pytest.approx(
+        [0.0, -moved / 3, -1.0], abs=1e-6
+    )
+    tokens = task.frame_tokens(examples[0].response_ids)
+    shown_twice = [{**p, "tokens": tokens} for p in predictions[:2]]
+    scored = task.score(shown_twice, examples[:1] * 2)
+    assert [s["reward"] for s in scored] == pytest.approx(rewards[:2], abs=1e-6)
+    logged = task.train_metrics(shown_twice, examples[:1] * 2)
+    assert [row["moved"] for row in logged] == pytest.approx([0.0, moved / 3], abs=1e-6)
+    with pytest.raises(ValueError, match="needs each sample's context"):
+        task.reward("moved")(predictions, targets, [])
+
+
 def test_train_metrics_are_cheap_terms_and_reward_net_is_separate(episodes, tokenizer):
     task = make_task(episodes, tokenizer, "multi", lpips_net="vgg", reward_lpips_net="alex")
     examples = task.examples("train")[:2]
@@ -313,8 +350,9 @@ def test_token_credit_scores_each_code_on_its_cell(episodes, tokenizer):
     assert float(difference[0, 1, 0]) < -0.05  # the moved cell loses, and no other
     others = torch.cat([difference[0, 0], difference[0, 1, 1:], difference[1].flatten()])
     assert torch.all(others == 0)
-    with pytest.raises(ValueError, match="objects term"):
-        task.token_reward("objects")
+    for term in ("objects", "moved"):
+        with pytest.raises(ValueError, match=f"{term} read whole frames"):
+            task.token_reward(term)
 
 
 def test_token_credit_matches_sequence_rewards_and_updates_codes_differently(episodes, tokenizer):

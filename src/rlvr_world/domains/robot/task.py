@@ -30,7 +30,7 @@ from rlvr_world.core.rollout import inserts_from_lists, rollout
 from rlvr_world.core.sampler import Samples, SamplingConfig, sample
 from rlvr_world.domains.robot.perception import layout_error, perceive
 from rlvr_world.video.autoencoder import float_to_frames, frames_to_float
-from rlvr_world.video.metrics import frame_metrics, lpips
+from rlvr_world.video.metrics import frame_metrics, lpips, moved_mae
 from rlvr_world.video.rewards import (
     WORST,
     FrameRewards,
@@ -45,13 +45,17 @@ from rlvr_world.video.rewards import (
 )
 
 METRICS = ("mae", "mse", "psnr", "ssim", "lpips")
-REWARD_TERMS = (*WORST, "objects")
-"""Reward terms (`reward_weights`): `video.rewards`' pixel terms and the layout error."""
+FRAME_TERMS = ("objects", "moved")
+"""Reward terms scored here, 1 at worst: `objects`, the layout error read on pixels
+(`perception.layout_error`), and `moved`, the MAE over the pixels that move
+(`video.metrics.moved_mae`: against the last frame the question shows)."""
+REWARD_TERMS = (*WORST, *FRAME_TERMS)
+"""Reward terms (`reward_weights`): `video.rewards`' pixel terms and `FRAME_TERMS`."""
 
 
 def _pixel_terms(weights: Mapping[str, float]) -> dict[str, float]:
-    """The weights of `video.rewards`' terms (all but the layout error)."""
-    return {k: w for k, w in weights.items() if k != "objects"}
+    """The weights of `video.rewards`' terms (all but `FRAME_TERMS`)."""
+    return {k: w for k, w in weights.items() if k not in FRAME_TERMS}
 
 
 class RobotTask:
@@ -280,31 +284,61 @@ class RobotTask:
             raise KeyError(f"unknown reward {name!r}; known: {known}")
         return self.reward_weights if name == "mae_lpips" else {name: 1.0}
 
-    def _frame_reward(self, predictions, references, weights) -> FrameRewards:
-        """`video.rewards.frame_reward` on the pixel terms, plus this domain's `objects` term:
-        the layout error of each predicted frame (`perception.layout_error`, 1 for a malformed
-        prediction), weighted and aggregated over frames like the others."""
+    def _frame_reward(self, predictions, references, contexts, weights) -> FrameRewards:
+        """`video.rewards.frame_reward` on the pixel terms, plus this domain's `FRAME_TERMS`
+        of each predicted frame (1 for a malformed prediction), weighted and aggregated over
+        frames like the others."""
         pred = [p.get("frames") if isinstance(p, Mapping) else None for p in predictions]
         target = torch.stack([frames_to_float(r) for r in references])
         pixel = _pixel_terms(weights)
         result = frame_reward(
             pred,
             target,
-            weights=pixel or {"mae": 0.0},  # objects only: a zero-weight pixel term
+            weights=pixel or {"mae": 0.0},  # frame terms only: a zero-weight pixel term
             aggregate=self.reward_aggregate,
             lpips_net=self.reward_lpips_net,
         )
-        if "objects" not in weights:
-            return result
-        weight = weights["objects"]
-        errors = self._layout_errors(pred, references, target.shape[1:])  # [B, F]
-        frame_w = frame_weights(errors.shape[1], self.reward_aggregate)
-        terms = errors @ frame_w
-        return FrameRewards(
-            rewards=result.rewards - weight * terms,
-            terms={**result.terms, "objects": float(terms.mean()) if len(terms) else 0.0},
-            per_frame=result.per_frame - weight * errors,
-        )
+        rewards, terms, per_frame = result.rewards, dict(result.terms), result.per_frame
+        for name in FRAME_TERMS:
+            if name not in weights:
+                continue
+            if name == "objects":
+                errors = self._layout_errors(pred, references, target.shape[1:])  # [B, F]
+            else:
+                errors = self._moved_errors(pred, target, contexts)
+            aggregated = errors @ frame_weights(errors.shape[1], self.reward_aggregate)
+            rewards = rewards - weights[name] * aggregated
+            per_frame = per_frame - weights[name] * errors
+            terms[name] = float(aggregated.mean()) if len(aggregated) else 0.0
+        return FrameRewards(rewards=rewards, terms=terms, per_frame=per_frame)
+
+    def _moved_errors(self, pred, target: torch.Tensor, contexts) -> torch.Tensor:
+        """[B, F] float32: `video.metrics.moved_mae` of each predicted frame against its true
+        frame and the last frame its question shows; 1 (the worst) for every frame of a
+        prediction that is not a finite [F, 3, H, W] tensor."""
+        rows = []
+        for frames, truth, context in zip(pred, target, contexts):
+            if not usable(frames, truth.shape):
+                rows.append(torch.ones(truth.shape[0]))
+                continue
+            shown = frames_to_float(self._last_shown(context)[None])[0]
+            rows.append(moved_mae(frames.detach().cpu().float(), truth, shown))
+        return torch.stack(rows) if rows else torch.zeros(0, target.shape[1])
+
+    @staticmethod
+    def _check_contexts(weights: Mapping[str, float], predictions, contexts) -> None:
+        """The moved term reads each sample's context: a caller that passes none is a bug
+        (raised, not scored as malformed output)."""
+        if "moved" in weights and len(contexts) != len(predictions):
+            raise ValueError(
+                f"the moved reward term needs each sample's context: {len(contexts)} contexts "
+                f"for {len(predictions)} samples"
+            )
+
+    def _last_shown(self, context: Mapping[str, Any]) -> np.ndarray:
+        """The last true frame an example's question shows: uint8 [H, W, 3]."""
+        count = self.context_frames if self.mode == "single" else 1
+        return np.asarray(self._images(context)[context["start"] + count - 1])
 
     @staticmethod
     def _layout_errors(pred, references, shape) -> torch.Tensor:
@@ -324,18 +358,23 @@ class RobotTask:
         return torch.tensor(rows, dtype=torch.float32).reshape(len(rows), shape[0])
 
     def _minimum(self, weights: Mapping[str, float]) -> float:
-        return minimum_reward(_pixel_terms(weights)) - weights.get("objects", 0.0)
+        return minimum_reward(_pixel_terms(weights)) - sum(
+            weights.get(name, 0.0) for name in FRAME_TERMS
+        )
 
     def reward(self, name: str = "mae_lpips"):
         """`mae_lpips` (SPEC §5: -(MAE + LPIPS) with this task's weights and aggregation), or
         a single term: `mae`, `mse`, `lpips`, `objects` (the layout error read on pixels,
-        `perception.layout_error`: simulated tabletop frames only)."""
+        `perception.layout_error`: simulated tabletop frames only), `moved` (the MAE over the
+        pixels that move, `video.metrics.moved_mae`)."""
         weights = self._reward_weights(name)
         floor = self._minimum(weights)
 
         def reward_fn(predictions, references, contexts) -> list[float]:
+            self._check_contexts(weights, predictions, contexts)
             try:
-                return [float(r) for r in self._frame_reward(predictions, references, weights)[0]]
+                result = self._frame_reward(predictions, references, contexts, weights)
+                return [float(r) for r in result.rewards]
             except (ValueError, RuntimeError, TypeError):  # a malformed batch: every sample loses
                 return [floor] * len(predictions)
 
@@ -351,8 +390,9 @@ class RobotTask:
         frame_w = frame_weights(self.predicted_frames, self.reward_aggregate).tolist()
 
         def span_reward_fn(predictions, references, contexts):
+            self._check_contexts(weights, predictions, contexts)
             try:
-                per_frame = self._frame_reward(predictions, references, weights).per_frame
+                per_frame = self._frame_reward(predictions, references, contexts, weights).per_frame
                 return per_frame.tolist(), frame_w
             except (ValueError, RuntimeError, TypeError):  # a malformed batch: every frame loses
                 return [[floor] * len(frame_w) for _ in predictions], frame_w
@@ -364,12 +404,13 @@ class RobotTask:
         `(predictions, references, contexts) -> (rewards [N][F][K], weights [F])`. A frame's K
         codes cover a sqrt(K) x sqrt(K) grid of its cells in raster order (the autoencoders'
         latent grid), and code p is scored on cell p (`video.rewards.cell_rewards`); weights
-        as `span_reward`'s. The `objects` term is read off whole frames and has no cells."""
+        as `span_reward`'s. `FRAME_TERMS` are read off whole frames and have no cells."""
         weights = self._reward_weights(name)
-        if "objects" in weights:
+        whole = [term for term in FRAME_TERMS if term in weights]
+        if whole:
             raise ValueError(
-                "rlvr.credit=token scores each code's cell of the frame; the objects term is "
-                "read off whole frames (drop it from video.reward_weights or use another credit)"
+                f"rlvr.credit=token scores each code's cell of the frame; {', '.join(whole)} "
+                "read whole frames (drop them from video.reward_weights or use another credit)"
             )
         floor = self._minimum(weights)
         k = self.span_length
@@ -405,7 +446,9 @@ class RobotTask:
             terms = aggregate_terms(per_frame, self.reward_aggregate)
             rewards = reward_from_terms(terms, self.reward_weights)
         else:
-            rewards = self.reward("mae_lpips")(predictions, [e.reference for e in examples], [])
+            rewards = self.reward("mae_lpips")(
+                predictions, [e.reference for e in examples], [e.context for e in examples]
+            )
         repeats = repetition(np.stack([p["tokens"] for p in predictions])).repeats
         return [
             {
@@ -418,8 +461,8 @@ class RobotTask:
 
     def train_metrics(self, predictions: Sequence[dict], examples: Sequence[Example]) -> list[dict]:
         """Per-sample terms for RL logging, without the evaluation's (VGG) LPIPS: MAE, MSE and
-        LPIPS on the reward's net, averaged over predicted frames, repetition, and the layout
-        error (`objects`) when the reward weighs it."""
+        LPIPS on the reward's net, averaged over predicted frames, repetition, and each of
+        `FRAME_TERMS` the reward weighs."""
         if not predictions:
             return []
         frames = torch.stack([p["frames"] for p in predictions])  # [B, F, 3, H, W]
@@ -437,11 +480,16 @@ class RobotTask:
             }
             for i in range(len(predictions))
         ]
+        extra = {}
         if "objects" in self.reward_weights:
             references = [e.reference for e in examples]
-            layout = self._layout_errors(list(frames), references, frames.shape[1:]).mean(1)
-            for row, value in zip(rows, layout.tolist()):
-                row["objects"] = value
+            extra["objects"] = self._layout_errors(list(frames), references, frames.shape[1:])
+        if "moved" in self.reward_weights:
+            contexts = [e.context for e in examples]
+            extra["moved"] = self._moved_errors(list(frames), targets, contexts)
+        for name, errors in extra.items():
+            for row, value in zip(rows, errors.mean(1).tolist()):
+                row[name] = value
         return rows
 
     def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
