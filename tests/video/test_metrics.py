@@ -220,3 +220,11 @@ def test_moved_mae_scores_the_pixels_that_moved_in_either_frame():
     # nothing moved: 0, whatever the static error
     still = torch.full((1, 3, 2, 2), 0.02)
     assert metrics.moved_mae(still, context, context).tolist() == [0.0]
+    # predictions are clamped to [0, 1] first: 1.5 scores as 1
+    over = pred.clone()
+    over[0, :, 0, 1] = 1.5
+    clamped = pred.clone()
+    clamped[0, :, 0, 1] = 1.0
+    assert metrics.moved_mae(over, target, context).tolist() == pytest.approx(
+        metrics.moved_mae(clamped, target, context).tolist()
+    )

@@ -130,7 +130,10 @@ def moved_mae(pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor) -
     context frames (the last frame the model was shown) -> [N], the mean absolute error over
     the pixels where the true frame or the prediction differs from the context (`changed`);
     0 for a frame where neither does. Whole-frame MAE averages a moved gripper or object over
-    a mostly static table; this one is the error on what moved, a ghost left behind included."""
+    a mostly static table; this one is the error on what moved, a ghost left behind included.
+    Frames are clamped to [0, 1] as by the other metrics."""
+    pred, target = _pair(pred, target)
+    context = context.clamp(0.0, 1.0)
     mask = changed(target, context) | changed(pred, context)  # [N, H, W]
     error = (pred - target).abs().mean(-3)  # [N, H, W]
     return (error * mask).sum((-1, -2)) / mask.sum((-1, -2)).clamp(min=1)
