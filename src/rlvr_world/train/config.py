@@ -255,7 +255,9 @@ class VideoConfig:
     reward_weights: tuple[tuple[str, float], ...] = (("mae", 1.0), ("lpips", 1.0))
     """Reward = -(sum of weight * term) per frame; terms: mae, mse, lpips (SPEC §5), and
     objects: the simulated tabletop's layout error read on pixels (grasp point and object
-    positions, `domains.robot.perception.layout_error`, in [0, 1])."""
+    positions, `domains.robot.perception.layout_error`, in [0, 1]), and moved: the MAE over
+    the pixels that move against the last frame the question shows
+    (`video.metrics.moved_mae`, in [0, 1])."""
     reward_aggregate: str = "mean"
     """Over a sample's predicted frames: `mean`, `last` or `discounted`."""
     lpips_net: str = "vgg"
