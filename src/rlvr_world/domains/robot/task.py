@@ -258,9 +258,13 @@ class RobotTask:
 
     def context_frames_of(self, example: Example) -> np.ndarray:
         """The true frames the question shows: uint8 [C, H, W, 3]."""
-        start = example.context["start"]
+        return self._shown(example.context)
+
+    def _shown(self, context: Mapping[str, Any]) -> np.ndarray:
+        """The true frames the question of an example with this context shows."""
+        start = context["start"]
         count = self.context_frames if self.mode == "single" else 1
-        return np.asarray(self._images(example.context)[start : start + count])
+        return np.asarray(self._images(context)[start : start + count])
 
     def save_predictions(self, predictions, examples, path) -> None:
         """Frames for the report: `context` uint8 [N, C, H, W, 3], `target` and `prediction`
@@ -321,7 +325,7 @@ class RobotTask:
             if not usable(frames, truth.shape):
                 rows.append(torch.ones(truth.shape[0]))
                 continue
-            shown = frames_to_float(self._last_shown(context)[None])[0]
+            shown = frames_to_float(self._shown(context)[-1:])[0]
             rows.append(moved_mae(frames.detach().cpu().float(), truth, shown))
         return torch.stack(rows) if rows else torch.zeros(0, target.shape[1])
 
@@ -334,11 +338,6 @@ class RobotTask:
                 f"the moved reward term needs each sample's context: {len(contexts)} contexts "
                 f"for {len(predictions)} samples"
             )
-
-    def _last_shown(self, context: Mapping[str, Any]) -> np.ndarray:
-        """The last true frame an example's question shows: uint8 [H, W, 3]."""
-        count = self.context_frames if self.mode == "single" else 1
-        return np.asarray(self._images(context)[context["start"] + count - 1])
 
     @staticmethod
     def _layout_errors(pred, references, shape) -> torch.Tensor:
