@@ -58,6 +58,13 @@ def runs(tmp_path_factory):
         )
         == 0
     )
+    policy = [
+        "video.rl_rollouts=policy",
+        "video.rollout_starts=1",
+        "video.rollout_start_steps=[0,2]",
+    ]
+    rl = ["train", "rlvr", *debug, "--init", str(root / "mmle"), "--out", str(root / "prl")]
+    assert main([*rl, *multi, *policy]) == 0
     return root
 
 
@@ -91,7 +98,7 @@ def test_multi_step_runs_add_the_future_frame_tokenizer(runs):
     assert any("future_valid_lpips" in r for r in rows if r["phase"] == "tokenizer")
 
 
-@pytest.mark.parametrize("run, multi", [("rl", False), ("mrl", True)])
+@pytest.mark.parametrize("run, multi", [("rl", False), ("mrl", True), ("prl", True)])
 def test_eval_and_report(runs, run, multi, tmp_path):
     assert main(["eval", str(runs / run)]) == 0
     evaluation = json.loads((runs / run / "eval.json").read_text())
@@ -248,3 +255,16 @@ def test_policy_eval_bound_is_computed_once_per_tokenizer(runs, monkeypatch):
     policy_eval.compare_policies({"mle": mle, "rlvr": (rlvr[0], other, rlvr[2])}, **kwargs)
     assert len(calls) == 2 * bounds * len(policy_eval.POLICIES)
     assert calls[-1] == id(other)
+
+
+def test_policy_rollouts_are_for_rlvr_only(runs, tmp_path, capsys):
+    # MLE pre-trains on the episodes' windows: a policy's rollouts have no teacher-forced frames
+    args = ["train", "mle", "--preset", "robot-debug", "--init", str(runs / "mmle")]
+    args += ["--out", str(tmp_path / "x"), "video.mode=multi", "video.rl_rollouts=policy"]
+    assert main(args) != 0
+    assert "video.rl_rollouts=policy is for train rlvr" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    # and they need a multi-step model
+    args = ["train", "rlvr", "--preset", "robot-debug", "--init", str(runs / "mmle")]
+    assert main([*args, "--out", str(tmp_path / "y"), "video.rl_rollouts=policy"]) != 0
+    assert "video.rl_rollouts=policy needs video.mode=multi" in capsys.readouterr().err

@@ -40,7 +40,9 @@ def _train(out: Path, quick: bool) -> Path:
         config = dataclasses.replace(config, video=dataclasses.replace(config.video, mode="multi"))
     else:
         config = build_config("robot-policy-eval")
-    mle = run_mle(config, work / RUNS["mle"])
+    # MLE pre-trains on the episodes' windows whatever RLVR's rollouts are
+    data = dataclasses.replace(config.video, rl_rollouts="data")
+    mle = run_mle(dataclasses.replace(config, video=data), work / RUNS["mle"])
     run_rlvr(config, mle, work / RUNS["rlvr"])
     return work
 

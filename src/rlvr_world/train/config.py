@@ -264,12 +264,34 @@ class VideoConfig:
     """LPIPS backbone of the evaluation metrics: `vgg` (the paper) or `alex`."""
     reward_lpips_net: str = "vgg"
     """LPIPS backbone of the training reward (`alex` is ~20x cheaper on a CPU)."""
+    rl_rollouts: str = "data"
+    """Where RLVR's multi-step rollouts come from: `data` (the episodes' windows with their
+    true actions) or `policy` (`domains.robot.policy_rollouts`: the policies of policy
+    evaluation act on the frames the model draws, and the simulator's frames for their actions
+    are the truth). RLVR only: `train mle` pre-trains on `data`."""
+    rollout_starts: int = 8
+    """`rl_rollouts=policy`: training episodes of each policy on each task (validation and
+    test: a quarter, at least 2), each cut at every step count of `rollout_start_steps`."""
+    rollout_start_steps: tuple[int, ...] = (0, 7, 14)
+    """`rl_rollouts=policy`: a rollout starts where a policy is after this many true steps."""
 
     def __post_init__(self) -> None:
         _choice(self, "video", "mode", ("single", "multi"))
         _choice(self, "video", "reward_aggregate", ("mean", "last", "discounted"))
         _choice(self, "video", "lpips_net", ("vgg", "alex"))
         _choice(self, "video", "reward_lpips_net", ("vgg", "alex"))
+        _choice(self, "video", "rl_rollouts", ("data", "policy"))
+        _positive(self, "video", "rollout_starts")
+        self.rollout_start_steps = tuple(int(s) for s in self.rollout_start_steps)
+        if not self.rollout_start_steps or min(self.rollout_start_steps) < 0:
+            raise ConfigError(
+                f"video.rollout_start_steps must be step counts >= 0, got {self.rollout_start_steps}"
+            )
+        if self.rl_rollouts == "policy" and (self.mode != "multi" or self.data_path):
+            raise ConfigError(
+                "video.rl_rollouts=policy needs video.mode=multi and simulated episodes (no "
+                "video.data_path): the simulator replays the policy's actions"
+            )
         _positive(self, "video", "max_episode_steps", "frame_size", "context_frames", "stride")
         if self.rollout_frames < 2:
             raise ConfigError(f"video.rollout_frames must be >= 2, got {self.rollout_frames}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from rlvr_world.integrations.hf import load_world_model
-from rlvr_world.train.config import RunConfig, from_dict
+from rlvr_world.train.config import ConfigError, RunConfig, from_dict
 from rlvr_world.train.context import DOMAINS, initial_checkpoint, plain, prepare
 from rlvr_world.train.run import Logger, read_config, write_config, write_json
 
@@ -21,6 +21,11 @@ def run_mle(
     """MLE from scratch, or continued from the best checkpoint of `init` (a previous run)."""
     from rlvr_world.train.mle import train_mle
 
+    if config.data.domain == "robot" and config.video.rl_rollouts != "data":
+        raise ConfigError(
+            f"video.rl_rollouts={config.video.rl_rollouts} is for train rlvr: MLE pre-trains on "
+            "the episodes' windows (video.rl_rollouts=data)"
+        )
     ctx = prepare(config, out, init=init, resume=resume)
     try:
         result = train_mle(ctx)

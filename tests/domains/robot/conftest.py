@@ -1,8 +1,10 @@
-"""Shared fixtures: two short expert push episodes at 32 x 32 and untrained tiny tokenizers."""
+"""Shared fixtures: two short expert push episodes at 32 x 32, untrained tiny tokenizers and an
+untrained tiny world model over their vocabulary."""
 
 import pytest
 import torch
 
+from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.domains.robot.policies import collect_episodes
 from rlvr_world.video.actions import ActionBinner
 from rlvr_world.video.autoencoder import AutoencoderConfig, FrameAutoencoder, FutureAutoencoder
@@ -38,3 +40,14 @@ def future_tokenizer(episodes):
     )
     actions = ActionBinner.fit([e["action"] for e in episodes])
     return VideoTokenizer(autoencoder, actions, future)
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    """An untrained tiny Llama over the tokenizers' vocabulary (both fixtures share it)."""
+    torch.manual_seed(0)
+    config = ModelConfig(
+        hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_positions=512
+    )
+    ids = (tokenizer.vocab_size, tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id)
+    return build_llama(config, *ids).eval()

@@ -2,24 +2,12 @@
 continued from the last imagined frame, rollouts that stop on the policy's terminate."""
 
 import numpy as np
-import pytest
 import torch
 
-from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.sampler import SamplingConfig
 from rlvr_world.domains.robot import policy_eval
 from rlvr_world.domains.robot.policy_eval import imagine
 from rlvr_world.video.autoencoder import float_to_frames
-
-
-@pytest.fixture(scope="module")
-def model(tokenizer):
-    torch.manual_seed(0)
-    config = ModelConfig(
-        hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_positions=512
-    )
-    ids = (tokenizer.vocab_size, tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id)
-    return build_llama(config, *ids).eval()
 
 
 class Scripted:

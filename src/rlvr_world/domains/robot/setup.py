@@ -18,6 +18,7 @@ import numpy as np
 
 from rlvr_world.domains.robot.data import load_episodes, save_episodes
 from rlvr_world.domains.robot.policies import collect_episodes, make_policy
+from rlvr_world.domains.robot.policy_rollouts import PolicyRolloutTask, rollout_starts
 from rlvr_world.domains.robot.sim import TASKS
 from rlvr_world.domains.robot.task import RobotTask
 from rlvr_world.video.autoencoder import FrameAutoencoder
@@ -162,6 +163,8 @@ def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) 
     splits = prepare_episodes(config, run_dir, init_dir)
     tokenizer = prepare_tokenizer(config, run_dir, splits, init_dir, log=log)
     video = config.video
+    if video.rl_rollouts == "policy":
+        return _policy_task(config, tokenizer)
     return RobotTask(
         splits,
         tokenizer,
@@ -169,6 +172,29 @@ def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) 
         context_frames=video.context_frames,
         rollout_frames=video.rollout_frames,
         stride=video.stride,
+        reward_weights=dict(video.reward_weights),
+        reward_aggregate=video.reward_aggregate,
+        lpips_net=video.lpips_net,
+        reward_lpips_net=video.reward_lpips_net,
+    )
+
+
+def _policy_task(config, tokenizer) -> PolicyRolloutTask:
+    """RLVR's task on the policies' own rollouts (`video.rl_rollouts=policy`)."""
+    video = config.video
+    held = max(2, video.rollout_starts // 4)
+    starts = rollout_starts(
+        list(video.tasks) or sorted(TASKS),
+        {"train": video.rollout_starts, "valid": held, "test": held},
+        video.rollout_start_steps,
+        seed=config.seed,
+        size=video.frame_size,
+        horizon=video.rollout_frames - 2,  # the actions between the predicted frames
+    )
+    return PolicyRolloutTask(
+        starts,
+        tokenizer,
+        rollout_frames=video.rollout_frames,
         reward_weights=dict(video.reward_weights),
         reward_aggregate=video.reward_aggregate,
         lpips_net=video.lpips_net,

@@ -207,16 +207,24 @@ class RobotTask:
                 generator=generator,
                 batch_rows=batch_rows,
             )
+        inserts = inserts_from_lists([e.context["actions"] for e in examples], group_size)
+        return self._rollout(model, examples, config, inserts, group_size, generator, batch_rows)
+
+    def _rollout(
+        self, model, examples, config, insert, group_size, generator, batch_rows
+    ) -> Samples:
+        """The multi-step layout: R - 1 frames' spans of visual codes, `insert`'s actions
+        between them (`core.rollout`)."""
         return rollout(
             model,
-            questions,
+            [e.question_ids for e in examples],
             config,
             span_length=self.span_length,
             num_spans=self.predicted_frames,
-            insert=inserts_from_lists([e.context["actions"] for e in examples], group_size),
-            pad_id=tok.pad_id,
+            insert=insert,
+            pad_id=self.tokenizer.pad_id,
             group_size=group_size,
-            allowed_ids=tok.visual_ids,
+            allowed_ids=self.tokenizer.visual_ids,
             generator=generator,
             batch_rows=batch_rows,
         )
