@@ -191,6 +191,8 @@ def test_held_out_rollouts_are_told_the_policys_actions_on_the_true_frames(
     true = np.stack([s.frame for s in episode]).astype(float)
     assert np.abs(truth[:2] - true).mean() < 0.5  # up to the actions' binning
     assert len(task._memories["valid", 0].seen) == 1
+    with pytest.raises(ValueError, match="horizon must be rollout_frames - 2"):
+        PolicyRolloutTask(starts, future_tokenizer, 6)  # 4 inserts, 2 actions known
     with pytest.raises(ValueError, match="mixes"):
         task.generate(model, [step0, make_task(future_tokenizer).examples("train")[0]], None)
 

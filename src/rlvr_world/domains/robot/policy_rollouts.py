@@ -184,9 +184,21 @@ class PolicyRolloutTask(RobotTask):
         binned = tok.decode_actions(action_ids).astype(np.float32)
         examples = []
         for number, (start, ids) in enumerate(zip(starts, context_ids)):
+            following = start.following
+            ends = len(following) > 0 and following[-1][3] > 0.5
+            if (
+                split not in self.in_the_loop
+                and not ends
+                and len(following) < self.predicted_frames - 1
+            ):
+                raise ValueError(
+                    f"{split} start {number} ({start.task}, {start.policy}, step {start.steps}): "
+                    f"{len(following)} following actions for {self.predicted_frames - 1} "
+                    "inserts (policy_starts' horizon must be rollout_frames - 2)"
+                )
             self._memories[split, number] = start.memory
             self._following[split, number] = tok.encode_actions(
-                start.following.reshape(-1, tok.action_tokens)
+                following.reshape(len(following), len(start.action))
             )
             examples.append(
                 Example(
