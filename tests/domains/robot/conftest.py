@@ -44,7 +44,8 @@ def future_tokenizer(episodes):
 
 @pytest.fixture(scope="module")
 def model(tokenizer):
-    """An untrained tiny Llama over the tokenizers' vocabulary (both fixtures share it)."""
+    """An untrained tiny Llama over the tokenizers' vocabulary (`tokenizer` and
+    `future_tokenizer` have the same ids: 15 codes, then actions and specials)."""
     torch.manual_seed(0)
     config = ModelConfig(
         hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_positions=512

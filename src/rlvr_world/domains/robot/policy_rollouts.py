@@ -52,6 +52,9 @@ __all__ = ["SEED_OFFSETS", "PolicyRolloutTask", "Start", "policy_starts", "rollo
 
 SEED_OFFSETS = {"train": 5_000_011, "valid": 6_000_023, "test": 7_000_003}
 """Each split's start seeds: apart from every data split's and from policy evaluation's."""
+NO_STEP_LIMIT = 10_000
+"""The simulators here run past any episode's step limit: a start late in an episode still
+has its actions replayed."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def policy_starts(
     policy's next `horizon` actions in the simulator (fewer where it terminates: its
     terminate is the last). An episode the policy ends before a step count gives no start
     there."""
-    simulator = TabletopSimulator(task, num_objects=num_objects, size=size, max_steps=10_000)
+    simulator = TabletopSimulator(task, num_objects=num_objects, size=size, max_steps=NO_STEP_LIMIT)
     agent = make_frame_policy(policy, task, num_objects)
     out = []
     for simulator_seed, policy_seed in seeds:
@@ -197,9 +200,7 @@ class PolicyRolloutTask(RobotTask):
                     "inserts (policy_starts' horizon must be rollout_frames - 2)"
                 )
             self._memories[split, number] = start.memory
-            self._following[split, number] = tok.encode_actions(
-                following.reshape(len(following), len(start.action))
-            )
+            self._following[split, number] = tok.encode_actions(following)  # [A, D] ids
             examples.append(
                 Example(
                     question_ids=ids + action_ids[number].tolist(),
@@ -321,7 +322,7 @@ class PolicyRolloutTask(RobotTask):
                 task,
                 num_objects=self.num_objects,
                 size=self.tokenizer.frame_size,
-                max_steps=10_000,
+                max_steps=NO_STEP_LIMIT,
             )
         return self._simulators[task]
 
@@ -404,7 +405,8 @@ def rollout_starts(
     horizon: int = 6,
 ) -> dict[str, list[_PolicyStart]]:
     """split -> starts: `counts[split]` episodes of each policy on each task, cut at each of
-    `start_steps` with the next `horizon` actions (`policy_starts`), from seeds apart from every other use (`SEED_OFFSETS`)."""
+    `start_steps` with the next `horizon` actions (`policy_starts`), from seeds apart from
+    every other use (`SEED_OFFSETS`)."""
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise ValueError(f"unknown tasks {unknown}; known: {', '.join(sorted(TASKS))}")
