@@ -50,7 +50,7 @@ def _default_out(kind: str, preset: str) -> Path:
 
 
 def cmd_quickstart(args) -> int:
-    from rlvr_world.train.quickstart import quickstart
+    from rlvr_world.quickstart import quickstart
 
     out = Path(args.out) if args.out else _default_out("quickstart", args.domain)
     summary = quickstart(out, domain=args.domain, overrides=args.overrides, preset=args.preset)
@@ -60,34 +60,17 @@ def cmd_quickstart(args) -> int:
 
 
 def cmd_data(args) -> int:
+    from rlvr_world.domains import get_domain
+
     config = _config(args)
-    if config.data.domain == "web":
-        from rlvr_world.domains.web.data import save_parquet, save_transitions
-        from rlvr_world.domains.web.prompts import question_text
-        from rlvr_world.domains.web.setup import simulate
-
-        splits = simulate(config.web, config.seed)
-    elif config.data.domain == "textgame":
-        from rlvr_world.domains.textgame.data import save_parquet, save_transitions
-        from rlvr_world.domains.textgame.prompts import question_text
-        from rlvr_world.domains.textgame.setup import simulate
-
-        splits = simulate(config.data, config.seed)
-    else:
+    domain = get_domain(config.data.domain)
+    if not domain.has("write_dataset"):
         raise SystemExit(
-            "error: `data` writes text datasets (textgame, web); robot episodes "
-            "come with `train tokenizer`"
+            f"error: `data` writes text datasets; the {domain.name} domain's data comes with "
+            "`train tokenizer`"
         )
-    out = Path(args.out)
-    for split, transitions in splits.items():
-        if args.format == "parquet":
-            path = out / f"{split}.parquet"
-            save_parquet(path, transitions, [question_text(t, "full") for t in transitions])
-        else:
-            path = out / f"{split}.jsonl"
-            save_transitions(path, transitions)
-        changed = sum(t.changed for t in transitions)
-        print(f"{path}: {len(transitions)} transitions ({changed} changed)")
+    for line in domain.hook("write_dataset")(config, Path(args.out), args.format):
+        print(line)
     return 0
 
 
@@ -137,19 +120,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from rlvr_world.eval.score import score_textgame_files
+    from rlvr_world.domains import get_domain
 
-    summary = score_textgame_files(
-        args.data, args.predictions, reward=args.reward, compat=args.compat, out=args.out
-    )
-    print(json.dumps(summary, indent=2))
-    return 0
-
-
-def cmd_score_web(args) -> int:
-    from rlvr_world.eval.score import score_web_files
-
-    summary = score_web_files(args.data, args.predictions, out=args.out)
+    summary = get_domain(args.domain).hook("score_files")(args)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -184,140 +157,70 @@ def cmd_report(args) -> int:
     return 0
 
 
+GENERIC_BENCHES = {
+    "throughput": "rlvr_world.bench.throughput:bench_throughput",
+    "distributed": "rlvr_world.bench.distributed:bench_distributed",
+}
+"""Benches of no domain; each domain's come from its bundle (`Domain.benches`)."""
+
+
+def bench_table() -> dict[str, str]:
+    """Bench name -> `"module:function"`, the domains' benches and the generic ones."""
+    from rlvr_world.domains import DOMAINS, get_domain
+
+    table = {}
+    for name in DOMAINS.names():
+        table.update(get_domain(name).benches)
+    return {**table, **GENERIC_BENCHES}
+
+
 def cmd_bench(args) -> int:
-    if args.which == "textgame":
-        from rlvr_world.bench.textgame import bench_textgame as bench
-    elif args.which == "robot":
-        from rlvr_world.bench.robot import bench_robot as bench
-    elif args.which == "web":
-        from rlvr_world.bench.web import bench_web as bench
-    elif args.which == "mpc":
-        from rlvr_world.bench.mpc import bench_mpc
+    import inspect
 
-        result = bench_mpc(
-            Path(args.out),
-            quick=args.quick,
-            runs=args.runs and Path(args.runs),
-            episodes_per_task=args.episodes or 10,
-        )
-        print(json.dumps(result, indent=2))
-        return 0
-    elif args.which == "policy-eval":
-        from rlvr_world.bench.policy_eval import bench_policy_eval
+    from rlvr_world.core.registry import Registry
 
-        result = bench_policy_eval(
-            Path(args.out),
-            quick=args.quick,
-            runs=args.runs and Path(args.runs),
-            episodes=args.episodes,
-        )
-        print(json.dumps(result, indent=2))
-        return 0
-    elif args.which == "distributed":
-        from rlvr_world.bench.distributed import bench_distributed as bench
-    else:
-        from rlvr_world.bench.throughput import bench_throughput as bench
-    if args.runs:
-        raise ValueError("--runs is for `bench mpc` and `bench policy-eval` only")
-    if args.episodes:
-        raise ValueError("--episodes is for `bench mpc` and `bench policy-eval` only")
-    result = bench(Path(args.out), quick=args.quick)
+    bench = Registry("bench").get(bench_table()[args.which])
+    accepted = inspect.signature(bench).parameters
+    options = {"runs": args.runs and Path(args.runs), "episodes": args.episodes}
+    for name, value in options.items():
+        if value and name not in accepted:
+            takes = [b for b, t in bench_table().items() if name in _parameters(t)]
+            raise ValueError(f"--{name} is for `bench {' / '.join(takes)}` only")
+    extra = {k: v for k, v in options.items() if k in accepted and v is not None}
+    result = bench(Path(args.out), quick=args.quick, **extra)
     print(json.dumps(result, indent=2))
     return 0
 
 
-def _plan_world_model(args, domain: str):
-    """(predict callable or None for random, the run's config or None) for `plan`."""
-    if args.world_model == "random":
-        return None, None
-    if args.world_model == "oracle":
-        if domain == "web":
-            from rlvr_world.domains.web.agent import SimulatorWorldModel
-        else:
-            from rlvr_world.domains.textgame.agent import SimulatorWorldModel
-        return SimulatorWorldModel(), None
-    from rlvr_world.train.pipeline import load_text_world_model
+def _parameters(target: str) -> set[str]:
+    import inspect
 
-    answer, config = load_text_world_model(args.world_model, args.checkpoint)
-    if config.data.domain != domain:
-        raise ValueError(f"{args.world_model}: a {config.data.domain} run, not {domain}")
-    if domain == "web":
-        from rlvr_world.domains.web.agent import LanguageWorldModel
+    from rlvr_world.core.registry import Registry
 
-        return LanguageWorldModel(answer, config.data.prompt_style), config
-    from rlvr_world.domains.textgame.agent import LanguageWorldModel
-
-    return LanguageWorldModel(answer, config.data.prompt_style, config.rlvr.compat), config
+    return set(inspect.signature(Registry("bench").get(target)).parameters)
 
 
 def cmd_plan(args) -> int:
-    world_model, config = _plan_world_model(args, args.domain)
-    options = {"noise": args.noise, "num_samples": args.num_samples, "top_k": args.top_k}
-    if args.domain == "web":
-        from rlvr_world.domains.web import agent
-        from rlvr_world.domains.web.setup import layout
-        from rlvr_world.domains.web.sim import WebSimulator
-        from rlvr_world.domains.web.tasks import TASKS
-        from rlvr_world.train.config import WebConfig
+    from rlvr_world.domains import get_domain
 
-        task = args.task or "add_to_cart"
-        if task not in TASKS:
-            raise ValueError(f"--task: unknown web task {task!r}; known: {', '.join(TASKS)}")
-        sim = WebSimulator(layout=layout(config.web if config else WebConfig()))
+    domain = get_domain(args.domain)
+    answer, config = None, None
+    if args.world_model not in ("oracle", "random"):
+        from rlvr_world.train.pipeline import load_text_world_model
 
-        def show(episode, decision) -> None:
-            if len(episode.decisions) == 1:
-                print(f"objective: {episode.objective}")
-            print(f"\nstep {len(episode.decisions)}  {episode.urls[-1]}")
-            for line in agent.describe(decision, sim.observation().tree):
-                print("  " + line)
-
-        episode = agent.run_episode(
-            sim, agent.make_planner(world_model, **options), task, args.seed, args.max_steps, show
-        )
-        print(f"\nsuccess: {episode.success}  progress: {episode.progress:.2f}")
-        return 0
-    from rlvr_world.domains.textgame import agent
-    from rlvr_world.domains.textgame.simulator import GAMES, make_game
-
-    name = args.task or "boil_water"
-    if name not in GAMES:
-        raise ValueError(f"--task: unknown game {name!r}; known: {', '.join(sorted(GAMES))}")
-    game = make_game(name)
-
-    def show_game(episode, decision) -> None:
-        if len(episode.decisions) == 1:
-            print(f"task: {episode.task}")
-        print(f"\nstep {len(episode.decisions)}  score {game.state()[-1]['score']}")
-        for line in agent.describe(decision, game.state()):
-            print("  " + line)
-
-    episode = agent.run_episode(
-        game, agent.make_planner(world_model, **options), args.seed, args.max_steps, show_game
-    )
-    print(f"\nwon: {episode.won}  score: {episode.score:g}")
-    return 0
+        answer, config = load_text_world_model(args.world_model, args.checkpoint)
+        if config.data.domain != domain.name:
+            raise ValueError(f"{args.world_model}: a {config.data.domain} run, not {domain.name}")
+    kind = args.world_model if args.world_model in ("oracle", "random") else "run"
+    model = domain.hook("world_model")(kind, answer, config)
+    return domain.hook("plan")(args, model, config, print)
 
 
-def cmd_policy_eval(args) -> int:
-    from rlvr_world.eval.policy_eval import estimate_policy
+def _training_function(name: str):
+    """A run-loading function of `train.pipeline`, imported when a command first needs it."""
+    from rlvr_world.train import pipeline
 
-    result = estimate_policy(
-        args.world_model,
-        args.task,
-        args.policy,
-        episodes=args.episodes,
-        max_steps=args.max_steps,
-        seed=args.seed,
-        checkpoint=args.checkpoint,
-        progress=True,
-    )
-    print(
-        f"{args.task}/{args.policy}: true {result['true']:.1%} (simulator), estimated "
-        f"{result['estimated']:.1%} (imagined in {args.world_model}) over {args.episodes} "
-        f"episodes; GIFs in {result['folder']}"
-    )
-    return 0
+    return getattr(pipeline, name)
 
 
 def cmd_config(args) -> int:
@@ -333,35 +236,32 @@ def cmd_config(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _with_preset(p, default: str = "textgame-tiny") -> None:
     from rlvr_world.train.presets import preset_names
 
-    parser = argparse.ArgumentParser(
-        prog="rlvr-world", description="Train world models with RL from verifiable rewards."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    p.add_argument("--preset", default=default, choices=preset_names(), help="named preset")
+    p.add_argument("--config", help="YAML file of overrides (applied before key=value)")
+    p.add_argument("overrides", nargs="*", help="key=value overrides, e.g. rlvr.steps=50")
 
-    def with_preset(p, default="textgame-tiny"):
-        p.add_argument("--preset", default=default, choices=preset_names(), help="named preset")
-        p.add_argument("--config", help="YAML file of overrides (applied before key=value)")
-        p.add_argument("overrides", nargs="*", help="key=value overrides, e.g. rlvr.steps=50")
 
+def _add_run_commands(sub, domains: list[str]) -> None:
+    """quickstart, data, train, eval, export."""
     p = sub.add_parser("quickstart", help="the embedded default: data -> MLE -> RLVR -> report")
     p.add_argument("--out", help="output folder (default runs/<time>-textgame-quickstart)")
-    p.add_argument("--domain", default="textgame", choices=["robot", "textgame", "web"])
+    p.add_argument("--domain", default="textgame", choices=domains)
     p.add_argument("--preset", help="preset (default: the domain's quickstart preset)")
     p.add_argument("overrides", nargs="*", help="key=value overrides for both phases")
     p.set_defaults(func=cmd_quickstart)
 
     p = sub.add_parser("data", help="simulate transitions and save them")
-    with_preset(p)
+    _with_preset(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--format", default="jsonl", choices=["jsonl", "parquet"])
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", help="train a world model")
     p.add_argument("phase", choices=["tokenizer", "mle", "rlvr"])
-    with_preset(p)
+    _with_preset(p)
     p.add_argument("--out", help="run folder (default runs/<time>-<preset>-<phase>)")
     p.add_argument("--init", help="the run to start from (rlvr: required; mle: continue a run)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
@@ -389,22 +289,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="best", help="best, latest or a checkpoint name")
     p.set_defaults(func=cmd_export)
 
+
+def _add_score_commands(sub, bundles: list) -> None:
+    """`score NAME` for each domain with a scorer, and `score video` (pixel metrics)."""
     p = sub.add_parser("score", help="score any model's answers offline")
     score = p.add_subparsers(dest="domain", required=True)
-    p = score.add_parser("textgame", help="rewards of text-game answers")
-    p.add_argument("--data", required=True, help="ByteSized32 jsonl or RL parquet")
-    p.add_argument("--predictions", required=True, help='jsonl of {"id", "response"}')
-    p.add_argument("--reward", default="binary", choices=["binary", "task_specific"])
-    p.add_argument("--compat", default="fixed", choices=["fixed", "reference"])
-    p.add_argument("--out", required=True, help='jsonl of {"id", "reward", "split"}')
-    p.set_defaults(func=cmd_score)
-    p = score.add_parser("web", help="item F1 of predicted web-page changes")
-    p.add_argument(
-        "--data", required=True, help='jsonl of {"id", "ground_truth"}, or the RL parquet'
-    )
-    p.add_argument("--predictions", required=True, help='jsonl of {"id", "response"}')
-    p.add_argument("--out", required=True, help='jsonl of {"id", "reward", "precision", "recall"}')
-    p.set_defaults(func=cmd_score_web)
+    for bundle in bundles:
+        if bundle.has("score_files"):
+            p = score.add_parser(bundle.name, help=f"score answers: {bundle.description}")
+            bundle.hook("score_arguments")(p)
+            p.set_defaults(func=cmd_score)
     p = score.add_parser("video", help="pixel metrics of predicted frames against targets")
     p.add_argument("--pred", required=True, help="npz with `frames` uint8 N x H x W x 3")
     p.add_argument("--target", required=True, help="npz with `frames` of the same shape")
@@ -412,16 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help='JSON of {"per_frame": [...], "mean": {...}}')
     p.set_defaults(func=cmd_score_video)
 
-    p = sub.add_parser("report", help="HTML report of one or more runs")
-    p.add_argument("runs", nargs="+")
-    p.add_argument("--out", help="HTML file (default <first run>/report.html)")
-    p.set_defaults(func=cmd_report)
 
+def _add_bench_command(sub) -> None:
     p = sub.add_parser("bench", help="benchmarks behind the README's claims")
-    p.add_argument(
-        "which",
-        choices=["textgame", "robot", "web", "mpc", "policy-eval", "throughput", "distributed"],
-    )
+    p.add_argument("which", choices=list(bench_table()))
     p.add_argument("--out", required=True, help="JSON result file")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke version")
     p.add_argument(
@@ -437,20 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser(
-        "policy-eval", help="a robot policy's success estimated inside a video world model"
-    )
-    p.add_argument("--world-model", required=True, help="a multi-step video run's folder")
-    p.add_argument("--task", default="lift", help="push, lift or place (default lift)")
-    p.add_argument("--policy", default="expert", help="expert, noisy-0.3, noisy-0.6 or random")
-    p.add_argument("--episodes", type=int, default=8)
-    p.add_argument("--max-steps", type=int, default=24)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint", default="best")
-    p.set_defaults(func=cmd_policy_eval)
 
+def _add_plan_command(sub, planners: list[str]) -> None:
+    """plan: an agent using a trained world model."""
     p = sub.add_parser("plan", help="an MPC agent that plans with a world model, step by step")
-    p.add_argument("--domain", choices=["web", "textgame"], default="web")
+    p.add_argument("--domain", choices=planners, default="web")
     p.add_argument(
         "--world-model", required=True, help="a trained run's folder, `oracle` or `random`"
     )
@@ -463,8 +342,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="best")
     p.set_defaults(func=cmd_plan)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    from rlvr_world.domains import DOMAINS, get_domain
+
+    parser = argparse.ArgumentParser(
+        prog="rlvr-world", description="Train world models with RL from verifiable rewards."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    bundles = [get_domain(name) for name in DOMAINS.names()]
+    _add_run_commands(sub, [b.name for b in bundles if b.quickstart_preset])
+    _add_score_commands(sub, bundles)
+
+    p = sub.add_parser("report", help="HTML report of one or more runs")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--out", help="HTML file (default <first run>/report.html)")
+    p.set_defaults(func=cmd_report)
+
+    _add_bench_command(sub)
+    _add_plan_command(sub, [b.name for b in bundles if b.has("plan")])
+    for bundle in bundles:  # a domain's own commands (the robot's policy-eval)
+        if bundle.has("commands"):
+            bundle.hook("commands")(sub, _training_function, print)
+
     p = sub.add_parser("config", help="print the resolved config of a preset")
-    with_preset(p)
+    _with_preset(p)
     p.add_argument("--describe", action="store_true", help="list every field with its doc")
     p.set_defaults(func=cmd_config)
     return parser

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from rlvr_world.cli import main
+from rlvr_world.core.stats import paired_bootstrap, relative_reduction
+from rlvr_world.domains.robot import policy_estimates
 from rlvr_world.domains.robot.data import load_episodes
-from rlvr_world.eval import policy_eval
-from rlvr_world.eval.stats import paired_bootstrap, relative_reduction
 from rlvr_world.train.pipeline import load_video_world_model
 
 METRICS = {"mae", "mse", "psnr", "ssim", "lpips"}
@@ -233,27 +233,27 @@ def test_policy_eval_bound_is_computed_once_per_tokenizer(runs, monkeypatch):
     """The tokenizer bounds depend on the tokenizer only: RLVR keeps its MLE start's tokenizer,
     so the two world models share one computation; a tokenizer with other weights gets its own."""
     calls = []
-    real = policy_eval.decode_episode
+    real = policy_estimates.decode_episode
 
     def counting(tokenizer, frames, chunk=7, chained=True):
         calls.append(id(tokenizer))
         return real(tokenizer, frames, chunk, chained)
 
-    monkeypatch.setattr(policy_eval, "decode_episode", counting)
+    monkeypatch.setattr(policy_estimates, "decode_episode", counting)
     mle, rlvr = load_video_world_model(runs / "mmle"), load_video_world_model(runs / "mrl")
     kwargs = dict(tasks=("lift",), episodes=1, true_episodes=1, max_steps=2)
-    shared = policy_eval.compare_policies({"mle": mle, "rlvr": rlvr}, **kwargs)
-    bounds = len(policy_eval.BOUNDS)  # one episode per policy, once per bound
-    assert len(calls) == bounds * len(policy_eval.POLICIES)
+    shared = policy_estimates.compare_policies({"mle": mle, "rlvr": rlvr}, **kwargs)
+    bounds = len(policy_estimates.BOUNDS)  # one episode per policy, once per bound
+    assert len(calls) == bounds * len(policy_estimates.POLICIES)
     for row in shared["policies"]:
-        assert all(row[name]["mle"] == row[name]["rlvr"] for name in policy_eval.BOUNDS)
+        assert all(row[name]["mle"] == row[name]["rlvr"] for name in policy_estimates.BOUNDS)
 
     other = copy.deepcopy(rlvr[1])
     with torch.no_grad():
         next(other.future.parameters()).add_(1.0)
     calls.clear()
-    policy_eval.compare_policies({"mle": mle, "rlvr": (rlvr[0], other, rlvr[2])}, **kwargs)
-    assert len(calls) == 2 * bounds * len(policy_eval.POLICIES)
+    policy_estimates.compare_policies({"mle": mle, "rlvr": (rlvr[0], other, rlvr[2])}, **kwargs)
+    assert len(calls) == 2 * bounds * len(policy_estimates.POLICIES)
     assert calls[-1] == id(other)
 
 

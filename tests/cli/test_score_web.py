@@ -74,7 +74,7 @@ def test_score_web_rl_parquet(tmp_path):
 def test_score_web_bad_data_names_the_line(tmp_path):
     data = write_jsonl(tmp_path / "d.jsonl", [{"id": "a", "ground_truth": GOLD["a"]}, {"id": "b"}])
     preds = write_jsonl(tmp_path / "p.jsonl", [{"id": "a", "response": ""}])
-    from rlvr_world.eval.score import score_web_files
+    from rlvr_world.domains.web.score import score_web_files
 
     with pytest.raises(DataError, match=r"d.jsonl:2: field 'ground_truth'"):
         score_web_files(data, preds)

@@ -6,9 +6,9 @@ import pytest
 
 from rlvr_world.bench.web import NO_CHANGE
 from rlvr_world.cli import main
+from rlvr_world.core.stats import mean_difference, paired_bootstrap
 from rlvr_world.domains.web.data import load_transitions
 from rlvr_world.domains.web.rewards import web_f1
-from rlvr_world.eval.stats import mean_difference, paired_bootstrap
 from rlvr_world.train.pipeline import best_of_run
 
 

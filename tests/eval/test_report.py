@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rlvr_world.core.html import MAX_RESPONSE_CHARS
+from rlvr_world.domains.reporting import RunView
 from rlvr_world.domains.textgame.data import Transition, save_transitions
-from rlvr_world.eval.report import MAX_RESPONSE_CHARS, _choose_samples, _Run, write_report
+from rlvr_world.domains.textgame.report import choose_samples
+from rlvr_world.eval.report import write_report
 
 SCORE = {"score": 0, "gameOver": False, "gameWon": False}
 LAMP_OFF = {
@@ -195,19 +198,19 @@ def test_report_rejects_missing_folders(tmp_path):
 def test_samples_are_balanced_and_prefer_disagreements(tmp_path):
     """Disagreements first within each split; half changed, half unchanged."""
 
-    def run(name: str, exact: dict[str, float]) -> _Run:
+    def run(name: str, exact: dict[str, float]) -> RunView:
         samples = [
             {"id": i, "split": "changed" if i.startswith("c") else "unchanged", "response": ""}
             | {"scores": {"exact": e}}
             for i, e in exact.items()
         ]
-        return _Run(tmp_path / name, name, {}, [], None, samples)
+        return RunView(tmp_path / name, name, {}, [], None, samples)
 
     first = {"c1": 1.0, "c2": 0.0, "c3": 1.0, "u1": 1.0, "u2": 1.0, "u3": 0.0}
     second = {"c1": 1.0, "c2": 1.0, "c3": 0.0, "u1": 1.0, "u2": 1.0, "u3": 1.0}
-    chosen, _ = _choose_samples([run("a", first), run("b", second)], {}, limit=4)
+    chosen, _ = choose_samples([run("a", first), run("b", second)], {}, limit=4)
     assert chosen == ["c2", "c3", "u3", "u1"]
-    chosen, _ = _choose_samples([run("a", {"c1": 0.0, "c2": 0.0, "u1": 1.0})], {}, limit=3)
+    chosen, _ = choose_samples([run("a", {"c1": 0.0, "c2": 0.0, "u1": 1.0})], {}, limit=3)
     assert chosen == ["c1", "c2", "u1"]  # too few unchanged: changed ones fill the rest
 
 
@@ -223,3 +226,14 @@ def test_long_responses_are_truncated(tmp_path, runs):
     assert "characters omitted" in page and "A" * MAX_RESPONSE_CHARS not in page
     assert "The final answer is: {}" in page
     assert "transition not found" in page  # no data/ in this run and no init run
+
+
+def test_runs_of_an_unknown_domain_still_render_with_a_note(tmp_path, runs):
+    run = tmp_path / "odd-run"
+    run.mkdir()
+    config = {"preset": "mine", "init": None, "data": {"domain": "no-such-domain"}}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    page = write_report([runs[0], run], tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "odd-run" in page and "no-such-domain" in page
+    assert "mix kinds of world models" in page  # each domain compared among its own runs
+    assert "Held-out comparison" in page  # the text-game runs keep their sections

@@ -140,7 +140,7 @@ def test_paper_preset_needs_a_model_path(tmp_path):
 
 
 def test_mixed_precision_mle_trains(tmp_path):
-    from rlvr_world.train.run import read_metrics
+    from rlvr_world.train.run_folder import read_metrics
 
     config = build_config(
         "textgame-debug", {"model": {"autocast": "bfloat16"}, "mle": {"steps": 3}, "threads": 1}

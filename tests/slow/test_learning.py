@@ -5,7 +5,7 @@ import pytest
 from rlvr_world.train.config import parse_override
 from rlvr_world.train.pipeline import evaluate_run, run_mle, run_rlvr
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import read_metrics
+from rlvr_world.train.run_folder import read_metrics
 
 pytestmark = pytest.mark.slow
 

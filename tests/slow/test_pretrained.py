@@ -15,7 +15,7 @@ from rlvr_world.integrations.hf import load_pretrained
 from rlvr_world.text.tokenizer import PretrainedTokenizer
 from rlvr_world.train.pipeline import run_mle, run_rlvr
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import read_metrics
+from rlvr_world.train.run_folder import read_metrics
 
 pytestmark = pytest.mark.slow
 

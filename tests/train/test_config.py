@@ -1,11 +1,11 @@
 import pytest
 
 from rlvr_world.train.config import ConfigError, describe, parse_override
-from rlvr_world.train.presets import PRESETS, build_config
+from rlvr_world.train.presets import build_config, preset_names
 
 
 def test_every_preset_builds():
-    for name in PRESETS:
+    for name in preset_names():
         assert build_config(name).preset == name
 
 
@@ -70,3 +70,24 @@ def test_float_fields_accept_yaml_exponents_and_reject_words():
     assert build_config("textgame-tiny", parse_override("mle.lr=1")).mle.lr == 1.0
     with pytest.raises(ConfigError, match="rlvr.lr must be a number"):
         build_config("textgame-tiny", parse_override("rlvr.lr=fast"))
+
+
+def test_domain_sections_come_from_the_bundles():
+    """The run config's `video`, `tokenizer` and `web` sections are the domains' own classes;
+    describe() documents them like the generic ones."""
+    from rlvr_world.domains.robot.config import TokenizerConfig, VideoConfig
+    from rlvr_world.domains.web.config import WebConfig
+
+    config = build_config("robot-debug")
+    assert type(config.video) is VideoConfig and type(config.tokenizer) is TokenizerConfig
+    assert type(config.web) is WebConfig
+    rows = {name: doc for name, _, doc in describe()}
+    assert rows["video.mode"].startswith("`single` (4 context frames")
+    assert rows["web.window"].startswith("Rows of a long list")
+
+
+def test_every_preset_names_its_domain():
+    from rlvr_world.domains import get_domain
+
+    for name in preset_names():
+        assert name in get_domain(build_config(name).data.domain).presets

@@ -55,6 +55,14 @@ def test_shares_are_contiguous_and_must_divide():
         World(rank=0, size=2).share(5)
 
 
+def test_a_rank_holds_the_rows_and_groups_of_its_share():
+    # 4 questions of 3 samples over 2 ranks: rank 1 holds questions 2, 3 = rows 6..11
+    worlds = [World(rank=r, size=2) for r in range(2)]
+    assert [w.rows(4, 3) for w in worlds] == [slice(0, 6), slice(6, 12)]
+    assert [w.local_groups([0, 2, 3], 4) for w in worlds] == [[0], [0, 1]]
+    assert SINGLE.local_groups([1, 3], 4) == [1, 3]
+
+
 @pytest.mark.parametrize("mode", ["token-mean", "sequence-mean", "constant"])
 def test_shares_of_a_minibatch_sum_to_the_whole_loss(mode):
     generator = torch.Generator().manual_seed(0)

@@ -1,6 +1,6 @@
 """Model selection's validation subset: `eval.max_examples` examples spread over the split."""
 
-from rlvr_world.train.streams import spread
+from rlvr_world.core.subsets import spread
 
 
 def test_spread_takes_evenly_spaced_examples_from_first_to_last():

@@ -10,7 +10,7 @@ from rlvr_world.core.checkpoint import atomic_write_text
 from rlvr_world.train.config import parse_override
 from rlvr_world.train.pipeline import load_run_config, run_mle, run_rlvr
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import read_metrics
+from rlvr_world.train.run_folder import read_metrics
 
 PINNED_LOSSES = [6.0038, 5.9295, 5.8211]
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlvr_world.train.config import TokenizerConfig
+from rlvr_world.domains.robot.config import TokenizerConfig
 from rlvr_world.video.actions import ActionBinner
 from rlvr_world.video.autoencoder import AutoencoderConfig, FrameAutoencoder, FutureAutoencoder
 from rlvr_world.video.tokenizer import VideoTokenizer

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rlvr_world.train.config import RunConfig
 from rlvr_world.train.pipeline import evaluate_run, run_mle, run_rlvr
-from rlvr_world.train.run import read_metrics
+from rlvr_world.train.run_folder import read_metrics
 
 RUNS = ("mle", "rlvr", "mle_more")
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import torch
 
-from rlvr_world.train.run import read_metrics, write_json
+from rlvr_world.core.checkpoint import write_json
+from rlvr_world.train.run_folder import read_metrics
 
 TARGET_MAX_DIFF = 1e-4
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rlvr_world.eval.stats import paired_comparison
-from rlvr_world.train.run import write_json
+from rlvr_world.core.checkpoint import write_json
+from rlvr_world.core.stats import paired_comparison
 
 TARGET_RATIO = 1.184
 SEED_OFFSET = 3_000_017  # planning episodes: a seed stream apart from every data split
@@ -85,12 +85,13 @@ def bench_mpc(
     out: Path,
     quick: bool = False,
     runs: Path | None = None,
-    episodes_per_task: int = 10,
+    episodes: int | None = None,
     preset: str = "web-bench",
 ) -> dict:
-    """Run the benchmark; writes `out` (JSON) and, when it trains, the run folders beside it."""
+    """Run the benchmark; writes `out` (JSON) and, when it trains, the run folders beside it.
+    episodes: planning episodes per held-out task (default 10)."""
+    from rlvr_world.domains.web.goals import GOALS
     from rlvr_world.domains.web.setup import layout
-    from rlvr_world.domains.web.tasks import TASKS
     from rlvr_world.train.pipeline import load_text_world_model, run_mle, run_rlvr
     from rlvr_world.train.presets import build_config
 
@@ -123,8 +124,8 @@ def bench_mpc(
         "rlvr": learned["rlvr"],
         "oracle": SimulatorWorldModel(),
     }
-    tasks = list(config.web.tasks) or sorted(TASKS)
-    episodes = 1 if quick else episodes_per_task
+    tasks = list(config.web.tasks) or sorted(GOALS)
+    episodes = 1 if quick else episodes or 10
     results = plan_success(
         world_models,
         tasks,

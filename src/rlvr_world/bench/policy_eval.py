@@ -3,9 +3,9 @@ a policy's success rate estimated inside the RLVR video world model is closer to
 than inside the MLE world model.
 
 Policies act on pixels: the scripted expert reading frames at noise 0, 0.3 and 0.6, and random
-motion, on push, lift and place (`domains.robot.policy_eval`). True rates come from the
+motion, on push, lift and place (`domains.robot.policy_success`). True rates come from the
 simulator; estimates from imagined rollouts judged by the pixel success detector
-(`domains.robot.policy_eval.judge_success`), which also judges each policy's real episodes
+(`domains.robot.policy_success.judge_success`), which also judges each policy's real episodes
 round-tripped through the tokenizer (the best estimate a world model could give). The world
 models are the multi-step MLE model and RLVR from it: from `--runs DIR` (a `bench robot` runs
 folder with `multi-mle/` and `multi-rlvr/`), or trained here first (the `robot-policy-eval`
@@ -19,7 +19,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from rlvr_world.train.run import write_json
+from rlvr_world.core.checkpoint import write_json
 
 TARGET_PEARSON = 0.9
 RUNS = {"mle": "multi-mle", "rlvr": "multi-rlvr"}
@@ -55,7 +55,7 @@ def bench_policy_eval(
     true_episodes: int | None = None,
 ) -> dict:
     """Run the benchmark; writes `out` (JSON)."""
-    from rlvr_world.eval.policy_eval import compare_policies
+    from rlvr_world.domains.robot.policy_estimates import compare_policies
     from rlvr_world.train.pipeline import load_video_world_model
 
     start = time.perf_counter()

@@ -17,10 +17,11 @@ import dataclasses
 import time
 from pathlib import Path
 
-from rlvr_world.eval.stats import paired_bootstrap, relative_reduction
+from rlvr_world.core.checkpoint import write_json
+from rlvr_world.core.stats import paired_bootstrap, relative_reduction
 from rlvr_world.train.pipeline import evaluate_run, run_mle, run_rlvr
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import paired_scores, read_metrics, write_json
+from rlvr_world.train.run_folder import paired_scores, read_metrics
 
 TARGET_LPIPS_GAIN = 0.092
 """The paper's multi-step LPIPS improvement (14.8 -> 13.4, x100)."""

@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 from rlvr_world.bench.controlled import RUNS, count_lines, mle_rlvr_control
-from rlvr_world.eval.stats import paired_comparison
+from rlvr_world.core.checkpoint import write_json
+from rlvr_world.core.stats import paired_comparison
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import paired_scores, write_json
+from rlvr_world.train.run_folder import paired_scores
 
 TARGET_RATIO = 1.30
 

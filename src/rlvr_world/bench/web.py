@@ -18,11 +18,12 @@ import time
 from pathlib import Path
 
 from rlvr_world.bench.controlled import RUNS, count_lines, mle_rlvr_control
+from rlvr_world.core.checkpoint import write_json
+from rlvr_world.core.stats import mean_difference, paired_bootstrap
 from rlvr_world.domains.web.diff import format_sections
-from rlvr_world.eval.stats import mean_difference, paired_bootstrap
 from rlvr_world.train.pipeline import load_run_task
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import paired_scores, write_json
+from rlvr_world.train.run_folder import paired_scores
 
 TARGET_GAIN = 0.15
 SCORES = ("f1", "precision", "recall", "f1_by_split", "examples")

@@ -11,6 +11,7 @@ after the folder is complete, so it always points at a whole checkpoint.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -90,3 +91,17 @@ def load_trainer_state(checkpoint: str | Path) -> dict[str, Any]:
     # weights_only=False: the state holds numpy RNG states and plain Python objects that we
     # wrote ourselves; checkpoints from untrusted sources should not be resumed.
     return torch.load(Path(checkpoint) / "trainer_state.pt", weights_only=False)
+
+
+def plain_number(value: Any) -> Any:
+    """A JSON-safe scalar: tensors and numpy scalars as Python numbers, NaN and inf as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return plain_number(value.item())
+    return value
+
+
+def write_json(path: Path, value: Any) -> None:
+    """`value` as indented JSON, written atomically; NaN and inf become null."""
+    atomic_write_text(path, json.dumps(value, indent=2, default=plain_number) + "\n")

@@ -34,13 +34,16 @@ Gradients never flow through `logp_old`, `logp_ref` or the advantages (they are 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 __all__ = [
+    "CREDIT_MODES",
+    "CreditMode",
     "GRPOLossConfig",
     "aggregate_loss",
     "aggregation_denominator",
@@ -398,6 +401,90 @@ def spread_over_tokens(per_token: Tensor, span_index: Tensor) -> Tensor:
     index = (span_index.clamp_min(0) * positions + place.clamp(0, positions - 1)).long()
     token = per_token.reshape(per_token.shape[0], -1).gather(1, index)  # [N, Lr]
     return token.masked_fill(~valid, 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Credit modes: from a task's rewards to advantages
+# --------------------------------------------------------------------------------------------
+
+
+def _sequence_returns(scored: Sequence[float]) -> Tensor:
+    """A `Reward`'s output: rewards [N] -> returns [N, 1]."""
+    return torch.tensor(scored, dtype=torch.float).unsqueeze(1)
+
+
+def _span_returns(scored: tuple[Sequence[Sequence[float]], Sequence[float] | None]) -> Tensor:
+    """A `SpanReward`'s output: (rewards [N][S], weights [S] or None) -> returns [N, S]."""
+    rewards, weights = scored
+    return reward_to_go(torch.tensor(rewards), None if weights is None else torch.tensor(weights))
+
+
+def _per_token_returns(scored: tuple[Sequence, Sequence[float]]) -> Tensor:
+    """A `TokenReward`'s output: (rewards [N][S][P], weights [S]) -> returns [N, S, P]."""
+    rewards, weights = scored
+    return token_returns(torch.tensor(rewards), torch.tensor(weights))
+
+
+def _sequence_advantages(
+    returns: Tensor, group_size: int, scale: AdvantageScale, baseline: AdvantageBaseline
+) -> Tensor:
+    return group_advantages(returns[:, 0], group_size, scale, baseline)  # [N]
+
+
+def _first_column(returns: Tensor) -> Tensor:
+    return returns[:, 0]  # [N]: a response's return from its first span is its reward
+
+
+def _first_span_mean(returns: Tensor) -> Tensor:
+    return returns[:, 0].mean(1)  # [N]: the mean of the first span's token returns
+
+
+@dataclass(frozen=True)
+class CreditMode:
+    """One way of crediting a response's tokens (`rlvr.credit`), from reward to advantages.
+
+    task_reward: the `core.protocols.Task` method giving the reward function; needs: what
+        that asks of a task (the error when a task has no such method names it).
+    returns: the reward function's output for N samples -> returns [N, R...]: [N, 1] (one
+        reward), [N, S] (each span's reward-to-go) or [N, S, P] (each token's return).
+    reward: returns [N, R...] -> each sample's sequence reward [N].
+    advantages: (returns [N, R...] of whole groups, group_size, scale, baseline) -> [N, R...].
+    spread: (advantages [n, R...], span_index [n, Lr]) -> one per token [n, Lr]; None: one
+        per sequence [n], which `grpo_loss` broadcasts over its tokens.
+    """
+
+    task_reward: str
+    needs: str
+    returns: Callable[[Any], Tensor]
+    reward: Callable[[Tensor], Tensor]
+    advantages: Callable[[Tensor, int, AdvantageScale, AdvantageBaseline], Tensor]
+    spread: Callable[[Tensor, Tensor], Tensor] | None = None
+
+
+CREDIT_MODES: dict[str, CreditMode] = {
+    # GRPO: every token of a response gets its advantage
+    "sequence": CreditMode(
+        "reward", "scores each response", _sequence_returns, _first_column, _sequence_advantages
+    ),
+    # each span's tokens get the advantage of that span's reward-to-go
+    "reward-to-go": CreditMode(
+        "span_reward",
+        "scores each generated span",
+        _span_returns,
+        _first_column,
+        span_advantages,
+        spread_over_spans,
+    ),
+    # each token gets the advantage of its own part of its span plus the spans after it
+    "token": CreditMode(
+        "token_reward",
+        "scores the part of its output each generated token governs",
+        _per_token_returns,
+        _first_span_mean,
+        token_advantages,
+        spread_over_tokens,
+    ),
+}
 
 
 # --------------------------------------------------------------------------------------------

@@ -79,7 +79,9 @@ class Reward(Protocol):
     """A pure, batched verifiable reward.
 
     `(predictions, references, contexts) -> list[float]`, one float per prediction. Malformed
-    predictions score the reward's minimum and never raise.
+    predictions score the reward's minimum and never raise. A reward whose value is also one
+    of its task's `score` terms may name that key in a `term` attribute: GRPO then reads the
+    reward from the scores it logs instead of scoring each sample twice.
     """
 
     def __call__(

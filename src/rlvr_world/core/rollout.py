@@ -51,6 +51,116 @@ def inserts_from_lists(inserts: Sequence[Sequence[Sequence[int]]], group_size: i
     return insert
 
 
+class _Decoder:
+    """The rows of a rollout still running: their KV cache, attention mask [n, L], the
+    position of their next token [n], the logits of their next token [n, V], and which rows of
+    the batch they are (`active` [n] long)."""
+
+    def __init__(self, model: torch.nn.Module, q_mask: torch.Tensor, cache, logits) -> None:
+        self.model, self.cache, self.logits = model, cache, logits
+        self.attention, self.next_position = q_mask, q_mask.sum(-1)
+        self.active = torch.arange(q_mask.shape[0], device=q_mask.device)
+
+    def feed(self, tokens: torch.Tensor) -> None:
+        """Append tokens [n, m] to the running rows (one forward through the cache)."""
+        m = tokens.shape[1]
+        attention = self.attention
+        self.attention = torch.cat([attention, attention.new_ones((attention.shape[0], m))], 1)
+        positions = self.next_position.unsqueeze(1) + torch.arange(m, device=tokens.device)
+        out = self.model(
+            input_ids=tokens,
+            attention_mask=self.attention,
+            position_ids=positions,
+            cache=self.cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        self.cache, self.logits = out.cache, out.logits[:, -1].float()
+        self.next_position = self.next_position + m
+
+    def keep(self, kept: torch.Tensor) -> None:
+        """Go on with the running rows `kept` ([n'] long, indices into the running rows)."""
+        self.cache.batch_select_indices(kept)
+        self.active, self.attention = self.active[kept], self.attention[kept]
+        self.next_position = self.next_position[kept]
+
+
+class _Pieces:
+    """Each row's response, built piece by piece: token ids, their log-probabilities, whether
+    the model chose them (1) or they were inserted (0), and their span."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.parts: list[list[tuple[torch.Tensor, ...]]] = [[] for _ in range(n_rows)]
+
+    def add(self, rows: list[int], tokens: torch.Tensor, logp: torch.Tensor | None, k: int) -> None:
+        """tokens [n, m] of rows `rows` after span k's; logp [n, m] when sampled, None when
+        inserted (log-probability and trainable 0)."""
+        m = tokens.shape[1]
+        for i, row in enumerate(rows):
+            chosen = logp is not None
+            self.parts[row].append(
+                (
+                    tokens[i].cpu(),
+                    logp[i].cpu() if chosen else torch.zeros(m),
+                    torch.ones(m) if chosen else torch.zeros(m),
+                    torch.full((m,), k, dtype=torch.long),
+                )
+            )
+
+    def samples(self, q_ids: torch.Tensor, q_mask: torch.Tensor, pad_id: int) -> Samples:
+        """The rows right-padded into `Samples` (every row finished)."""
+        rows = [[torch.cat(column) for column in zip(*parts)] for parts in self.parts]
+        n_rows, width = len(rows), max(len(r[0]) for r in rows)
+        response_ids = torch.full((n_rows, width), pad_id, dtype=torch.long)
+        response_mask = torch.zeros((n_rows, width))
+        logprobs = torch.zeros((n_rows, width))
+        trainable = torch.zeros((n_rows, width))
+        span_index = torch.full((n_rows, width), -1, dtype=torch.long)
+        for i, (tokens, logp, chosen, span) in enumerate(rows):
+            response_ids[i, : len(tokens)] = tokens
+            response_mask[i, : len(tokens)] = 1.0
+            logprobs[i, : len(tokens)] = logp
+            trainable[i, : len(tokens)] = chosen
+            span_index[i, : len(tokens)] = span
+        return Samples(
+            question_ids=q_ids.cpu(),
+            question_mask=q_mask.cpu(),
+            response_ids=response_ids,
+            response_mask=response_mask,
+            logprobs=logprobs,
+            finished=torch.ones(n_rows, dtype=torch.bool),
+            trainable_mask=trainable,
+            span_index=span_index,
+        )
+
+
+def _sample_span(decoder: _Decoder, span_length: int, config, bias, draws) -> tuple:
+    """span_length tokens for every running row -> (tokens [n, K], log-probs [n, K]); the
+    span's last token is left for the next `feed`."""
+    span, span_logp = [], []
+    for t in range(span_length):
+        uniforms = draws(decoder.active) if config.temperature > 0 else None
+        logits = decoder.logits if bias is None else decoder.logits + bias
+        tokens, logp = next_tokens(logits, config, None, uniforms)
+        span.append(tokens)
+        span_logp.append(logp)
+        if t < span_length - 1:
+            decoder.feed(tokens.unsqueeze(1))
+    return torch.stack(span, 1), torch.stack(span_logp, 1)
+
+
+def _inserted(insert: Insert, k: int, active: torch.Tensor, span: torch.Tensor) -> tuple:
+    """`insert`'s answer after span k, checked -> (tokens [n, A] long, stop [n] bool or None)."""
+    result = insert(k, active, span)
+    inserted, stop = result if isinstance(result, tuple) else (result, None)
+    inserted = inserted.to(device=span.device, dtype=torch.long)
+    if inserted.dim() != 2 or inserted.shape[0] != len(active):
+        raise ValueError(
+            f"insert({k}) must return [{len(active)}, A] tokens, got {tuple(inserted.shape)}"
+        )
+    return inserted, stop
+
+
 @torch.no_grad()
 def rollout(
     model: torch.nn.Module,
@@ -78,95 +188,22 @@ def rollout(
         raise ValueError(f"span_length and num_spans must be > 0, got {span_length}, {num_spans}")
     device = next(model.parameters()).device
     q_ids, q_mask, cache, logits = prefill(model, questions, pad_id, group_size)
-    n_rows = q_ids.shape[0]
     bias = allowed_bias(allowed_ids, logits.shape[-1], device)
-    draws = RowDraws(generator, n_rows, batch_rows)
-
-    tokens_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
-    logp_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
-    train_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
-    span_out: list[list[torch.Tensor]] = [[] for _ in range(n_rows)]
-    active = torch.arange(n_rows, device=device)
-    attention = q_mask
-    next_position = q_mask.sum(-1)
-
-    def feed(tokens: torch.Tensor) -> None:  # [n, m] tokens appended to the running rows
-        nonlocal cache, logits, attention, next_position
-        m = tokens.shape[1]
-        attention = torch.cat([attention, attention.new_ones((attention.shape[0], m))], dim=1)
-        positions = next_position.unsqueeze(1) + torch.arange(m, device=device)
-        out = model(
-            input_ids=tokens,
-            attention_mask=attention,
-            position_ids=positions,
-            cache=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        cache, logits = out.cache, out.logits[:, -1].float()
-        next_position = next_position + m
-
+    draws = RowDraws(generator, q_ids.shape[0], batch_rows)
+    decoder, pieces = _Decoder(model, q_mask, cache, logits), _Pieces(q_ids.shape[0])
     for k in range(num_spans):
-        span, span_logp = [], []
-        for t in range(span_length):
-            uniforms = draws(active) if config.temperature > 0 else None
-            tokens, logp = next_tokens(
-                logits if bias is None else logits + bias, config, None, uniforms
-            )
-            span.append(tokens)
-            span_logp.append(logp)
-            if t < span_length - 1:
-                feed(tokens.unsqueeze(1))
-        span_t, span_logp_t = torch.stack(span, 1), torch.stack(span_logp, 1)  # [n, K]
-        for i, row in enumerate(active.tolist()):
-            tokens_out[row].append(span_t[i].cpu())
-            logp_out[row].append(span_logp_t[i].cpu())
-            train_out[row].append(torch.ones(span_length))
-            span_out[row].append(torch.full((span_length,), k, dtype=torch.long))
+        span, span_logp = _sample_span(decoder, span_length, config, bias, draws)  # [n, K]
+        pieces.add(decoder.active.tolist(), span, span_logp, k)
         if k == num_spans - 1:
             break
-        result = insert(k, active, span_t)
-        inserted, stop = result if isinstance(result, tuple) else (result, None)
-        inserted = inserted.to(device=device, dtype=torch.long)
-        if inserted.dim() != 2 or inserted.shape[0] != len(active):
-            raise ValueError(
-                f"insert({k}) must return [{len(active)}, A] tokens, got {tuple(inserted.shape)}"
-            )
-        for i, row in enumerate(active.tolist()):
-            tokens_out[row].append(inserted[i].cpu())
-            logp_out[row].append(torch.zeros(inserted.shape[1]))
-            train_out[row].append(torch.zeros(inserted.shape[1]))
-            span_out[row].append(torch.full((inserted.shape[1],), k, dtype=torch.long))
+        inserted, stop = _inserted(insert, k, decoder.active, span)  # [n, A], [n] or None
+        pieces.add(decoder.active.tolist(), inserted, None, k)
         if stop is not None and bool(stop.any()):
-            keep = (~stop.to(device)).nonzero().squeeze(-1)
-            if len(keep) == 0:
+            kept = (~stop.to(device)).nonzero().squeeze(-1)
+            if len(kept) == 0:
                 break
-            cache.batch_select_indices(keep)
-            active, attention, next_position = active[keep], attention[keep], next_position[keep]
-            span_t, inserted = span_t[keep], inserted[keep]
+            decoder.keep(kept)
+            span, inserted = span[kept], inserted[kept]
         # the span's last token has not been fed yet: feed it with the insert in one forward
-        feed(torch.cat([span_t[:, -1:], inserted], dim=1))
-
-    rows = [torch.cat(parts) for parts in tokens_out]
-    width = max(len(r) for r in rows)
-    response_ids = torch.full((n_rows, width), pad_id, dtype=torch.long)
-    response_mask = torch.zeros((n_rows, width))
-    logprobs = torch.zeros((n_rows, width))
-    trainable = torch.zeros((n_rows, width))
-    span_index = torch.full((n_rows, width), -1, dtype=torch.long)
-    for i, r in enumerate(rows):
-        response_ids[i, : len(r)] = r
-        response_mask[i, : len(r)] = 1.0
-        logprobs[i, : len(r)] = torch.cat(logp_out[i])
-        trainable[i, : len(r)] = torch.cat(train_out[i])
-        span_index[i, : len(r)] = torch.cat(span_out[i])
-    return Samples(
-        question_ids=q_ids.cpu(),
-        question_mask=q_mask.cpu(),
-        response_ids=response_ids,
-        response_mask=response_mask,
-        logprobs=logprobs,
-        finished=torch.ones(n_rows, dtype=torch.bool),
-        trainable_mask=trainable,
-        span_index=span_index,
-    )
+        decoder.feed(torch.cat([span[:, -1:], inserted], dim=1))
+    return pieces.samples(q_ids, q_mask, pad_id)

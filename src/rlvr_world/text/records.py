@@ -145,3 +145,26 @@ def read_records(
     if not records:
         raise DataError(path, 0, "<file>", "empty file: no records")
     return records
+
+
+def read_predictions(path: str | Path) -> dict[str, str]:
+    """jsonl of {"id", "response"} -> id -> response; bad lines raise `DataError`."""
+    path = Path(path)
+    out: dict[str, str] = {}
+    with path.open() as handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(path, line_no, "<line>", f"invalid JSON ({error.msg})") from error
+            if not isinstance(row, dict):
+                raise DataError(path, line_no, "<line>", "expected a JSON object")
+            for key in ("id", "response"):
+                if key not in row:
+                    raise DataError(path, line_no, key, "missing")
+            if not isinstance(row["response"], str):
+                raise DataError(path, line_no, "response", "expected a string")
+            out[str(row["id"])] = row["response"]
+    return out

@@ -13,8 +13,8 @@ import torch
 
 from rlvr_world.core.checkpoint import latest_checkpoint, save_checkpoint
 from rlvr_world.core.model import DTYPES, build_llama
-from rlvr_world.core.registry import Registry
 from rlvr_world.core.seeding import seed_everything
+from rlvr_world.domains import get_domain
 from rlvr_world.integrations.hf import (
     is_adapted,
     load_pretrained,
@@ -25,17 +25,7 @@ from rlvr_world.integrations.hf import (
 from rlvr_world.train.config import ConfigError, RunConfig, to_dict
 from rlvr_world.train.distributed import World, init_world, shutdown
 from rlvr_world.train.presets import check_required
-from rlvr_world.train.run import Logger, read_config, write_config
-
-DOMAINS = Registry(
-    "domain",
-    {
-        "textgame": "rlvr_world.domains.textgame.setup:prepare_task",
-        "robot": "rlvr_world.domains.robot.setup:prepare_task",
-        "web": "rlvr_world.domains.web.setup:prepare_task",
-    },
-)
-"""Domain name -> `prepare_task(config, run_dir, init_dir=None, log=None) -> Task`."""
+from rlvr_world.train.run_folder import Logger, read_config, write_config
 
 
 @dataclass
@@ -120,6 +110,20 @@ def initial_checkpoint(run: Path) -> Path:
     return checkpoint
 
 
+def check_phase(config: RunConfig, phase: str) -> None:
+    """Refuse, before anything is written, a config its domain cannot run in `phase`
+    (`tokenizer`, `mle`, `rlvr`): the domain's `check_phase` hook; without one, a domain has no
+    tokenizer-only phase (a text tokenizer is trained with the data of every run)."""
+    domain = get_domain(config.data.domain)
+    if domain.has("check_phase"):
+        domain.hook("check_phase")(config, phase)
+    elif phase == "tokenizer":
+        raise ConfigError(
+            f"train tokenizer is not a phase of the {domain.name} domain: its tokenizer is "
+            "trained with the data of every run"
+        )
+
+
 def prepare(
     config: RunConfig,
     run_dir: str | Path,
@@ -134,14 +138,7 @@ def prepare(
     whole copy made before sharding; otherwise left to the trainer, None).
     """
     run_dir = Path(run_dir)
-    if resume:
-        if not (run_dir / "config.yaml").exists():
-            raise FileNotFoundError(f"--resume: {run_dir} is not a run folder (no config.yaml)")
-        init = read_config(run_dir).get("init")
-    elif (run_dir / "checkpoints").exists():
-        raise FileExistsError(
-            f"{run_dir} already holds a run; pass --resume to continue it or choose another --out"
-        )
+    init = _open_run_dir(run_dir, init, resume)
     check_required(config)
     if config.fsdp and config.lora.r:
         raise ConfigError("fsdp with lora adapters is not supported; use one or the other")
@@ -155,7 +152,7 @@ def prepare(
     else:  # rank 0 writes the data and tokenizer first; the others read them back
         world.barrier()
     logger = Logger(run_dir, enabled=world.main)
-    task = DOMAINS.get(config.data.domain)(
+    task = get_domain(config.data.domain).hook("prepare_task")(
         config,
         run_dir,
         init_dir=init_dir if not (run_dir / "tokenizer").exists() else None,
@@ -163,10 +160,39 @@ def prepare(
     )
     if world.main:
         world.barrier()
-    tokenizer = task.tokenizer
     device = torch.device(world.device)
     resume_from = latest_checkpoint(run_dir / "checkpoints") if resume else None
-    if resume_from is not None:  # LoRA runs: adapters back on the run's own base
+    model = _build_model(config, task.tokenizer, run_dir, init_dir, resume_from).to(device)
+    world.broadcast_parameters(model)
+    reference = reference_model(model) if with_reference else None
+    if with_reference and world.fsdp:  # a whole frozen copy (see train.distributed)
+        reference = copy.deepcopy(model).eval().requires_grad_(False)
+    model = world.shard(model)
+    if world.main:
+        write_config(run_dir, {**plain(config), "init": str(init_dir) if init_dir else None})
+    return Context(
+        config, run_dir, task, model, logger, device, resume_from, init_dir, world, reference
+    )
+
+
+def _open_run_dir(run_dir: Path, init: str | Path | None, resume: bool) -> str | Path | None:
+    """The run's init (read back from the folder on `resume`); a new run into a folder that
+    already holds one is refused."""
+    if resume:
+        if not (run_dir / "config.yaml").exists():
+            raise FileNotFoundError(f"--resume: {run_dir} is not a run folder (no config.yaml)")
+        return read_config(run_dir).get("init")
+    if (run_dir / "checkpoints").exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run; pass --resume to continue it or choose another --out"
+        )
+    return init
+
+
+def _build_model(config, tokenizer, run_dir: Path, init_dir, resume_from) -> torch.nn.Module:
+    """The run's model: its latest checkpoint on resume (LoRA: adapters back on the run's own
+    base), else the init run's handed-on checkpoint, a pretrained model, or a new one."""
+    if resume_from is not None:
         model = load_world_model(resume_from / "model", trainable=True)
     else:
         start = handed_on(init_dir) if init_dir is not None else None
@@ -193,23 +219,4 @@ def prepare(
             model.activation_checkpointing_enable(activation_checkpointing_kwargs=options)
         else:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
-    model.to(device)
-    world.broadcast_parameters(model)
-    reference = reference_model(model) if with_reference else None
-    if with_reference and world.fsdp:  # a whole frozen copy (see train.distributed)
-        reference = copy.deepcopy(model).eval().requires_grad_(False)
-    model = world.shard(model)
-    if world.main:
-        write_config(run_dir, {**plain(config), "init": str(init_dir) if init_dir else None})
-    return Context(
-        config,
-        run_dir,
-        task,
-        model,
-        logger,
-        device,
-        resume_from,
-        init_dir,
-        world,
-        reference=reference,
-    )
+    return model

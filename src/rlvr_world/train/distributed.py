@@ -30,9 +30,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+
+from rlvr_world.core.losses import response_logprobs
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,39 @@ class World:
             raise ValueError(f"a batch of {n} does not split over {self.size} processes")
         per = n // self.size
         return slice(self.rank * per, (self.rank + 1) * per)
+
+    def rows(self, questions: int, group_size: int) -> slice:
+        """This rank's rows of a GRPO step of `questions` groups of `group_size` rows each
+        (group-contiguous): the rows of its `share` of the questions."""
+        share = self.share(questions)
+        return slice(share.start * group_size, share.stop * group_size)
+
+    def local_groups(self, groups: Sequence[int], questions: int) -> list[int]:
+        """Of `groups` (question indices into a whole step of `questions`), the ones this rank
+        holds, as indices into its own share."""
+        share = self.share(questions)
+        return [g - share.start for g in groups if share.start <= g < share.stop]
+
+    def update_logprobs(self, model: torch.nn.Module, batch: tuple, with_entropy: bool):
+        """`core.losses.response_logprobs` of a training forward (-> logp, entropy). With FSDP
+        each update runs exactly one forward on every rank: no length buckets, no forward of
+        a shared prefix."""
+        return response_logprobs(
+            model,
+            *batch,
+            with_entropy=with_entropy,
+            bucketed=not self.fsdp,
+            share_prefix=not self.fsdp,
+        )
+
+    def backward_without_rows(self, model: torch.nn.Module, batch: tuple) -> None:
+        """For a rank that holds no rows of a mini-batch. FSDP's collectives run inside every
+        forward and backward, so it still runs one, of zero weight, on `batch` (any one row of
+        its own); without FSDP it has nothing to do (its gradients count as zeros)."""
+        if not self.fsdp:
+            return
+        logp, _ = response_logprobs(model, *batch)
+        (logp.sum() * 0.0).backward()
 
     def all_reduce_grads(self, model: torch.nn.Module) -> None:
         """Sum the gradients of `model`'s trainable parameters over ranks (one flat buffer;
@@ -97,8 +133,9 @@ class World:
             width = torch.tensor([tensor.shape[1]], device=self.device)
             torch.distributed.all_reduce(width, op=torch.distributed.ReduceOp.MAX)
             pad = int(width) - tensor.shape[1]
-            if pad:
-                tensor = torch.nn.functional.pad(tensor, (0, pad), value=fill)
+            if pad:  # F.pad counts dims from the last: (0, 0) for each dim after dim 1
+                sides = (0, 0) * (tensor.dim() - 2) + (0, pad)
+                tensor = torch.nn.functional.pad(tensor, sides, value=fill)
         parts = [torch.empty_like(tensor) for _ in range(self.size)]
         torch.distributed.all_gather(parts, tensor)
         return torch.cat(parts).cpu()

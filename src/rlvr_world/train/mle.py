@@ -21,8 +21,9 @@ from rlvr_world.core.losses import mle_loss
 from rlvr_world.core.seeding import rng_state, set_rng_state
 from rlvr_world.core.sequences import pad_left, pad_right
 from rlvr_world.train.context import Context, adamw, save_training_checkpoint
-from rlvr_world.train.run import Every
-from rlvr_world.train.streams import EpochStream, all_items, spread
+from rlvr_world.train.heldout import heldout_selection
+from rlvr_world.train.run_folder import Every
+from rlvr_world.train.streams import EpochStream, all_items
 
 
 def lr_lambda(warmup: int, total: int, floor: float = 0.1, kind: str = "cosine"):
@@ -54,49 +55,59 @@ def trained_tokens(example) -> int:
     return len(example.response_ids) if example.loss_mask is None else sum(example.loss_mask)
 
 
-def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
-    """Evaluation (decoding as the `eval` config says) on the validation split, or
-    `eval.max_examples` of its examples spread evenly over it, logged under `<phase>/eval`.
-
-    Model selection (best checkpoint, early stopping) only ever sees this split; the test
-    split is kept for the final figures (`rlvr-world eval`)."""
-    from rlvr_world.eval.evaluate import evaluate
-
-    examples = spread(ctx.task.examples("valid"), ctx.config.eval.max_examples)
-    with ctx.precision():
-        summary, _, _ = evaluate(
-            ctx.model,
-            ctx.task,
-            examples,
-            batch_size=ctx.config.eval.batch_size,
-            max_new_tokens=ctx.config.eval.max_new_tokens,
-            temperature=ctx.config.eval.temperature,
-            top_k=ctx.config.eval.top_k,
-            seed=ctx.config.eval.seed,
-        )
-    flat = {
-        f"{group}_{k}": v
-        for group, values in summary.items()
-        if isinstance(values, dict)
-        for k, v in values.items()
-        if isinstance(v, float)
-    }
-    flat.update({k: v for k, v in summary.items() if isinstance(v, float)})
-    ctx.logger.log(f"{phase}/eval", step, flat)
-    return summary
+def mle_update(ctx: Context, batch: list, optimizer, scheduler) -> tuple[float, float, int]:
+    """One optimiser step on `batch` (this rank: its share, in micro-batches) -> (the whole
+    batch's mean NLL per trained token, the gradient norm, the whole batch's trained tokens)."""
+    cfg, model, world = ctx.config.mle, ctx.model, ctx.world
+    total_tokens = sum(trained_tokens(e) for e in batch)  # the whole batch, every rank
+    local = batch[world.share(len(batch))]
+    loss_sum = 0.0
+    for start in range(0, len(local), cfg.micro_batch_size):
+        micro = collate(local[start : start + cfg.micro_batch_size], ctx.task.tokenizer.pad_id)
+        *inputs, loss_mask = (t.to(ctx.device) for t in micro)
+        with ctx.precision():
+            nll, _ = mle_loss(model, *inputs, loss_mask=loss_mask)
+        (nll / total_tokens).backward()
+        loss_sum += float(nll.detach())
+    world.all_reduce_grads(model)
+    (loss_sum,) = world.sum([loss_sum])
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_sum / total_tokens, float(grad_norm), total_tokens
 
 
-def heldout_selection(ctx: Context, phase: str, step: int) -> float | None:
-    """`evaluate_heldout`'s selection score on rank 0 (None on the others). Every rank calls
-    it: with FSDP they all gather the weights rank 0 evaluates with."""
-    with ctx.world.gathered(ctx.model):
-        return evaluate_heldout(ctx, phase, step)["selection"] if ctx.world.main else None
+def _resume(ctx: Context, optimizer, scheduler, stream: EpochStream, state: dict) -> None:
+    """Optimiser, schedule, data position, RNG states and loop state from the checkpoint."""
+    saved = load_trainer_state(ctx.resume_from)
+    ctx.world.load_optimizer_state(ctx.model, optimizer, saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    stream.load_state_dict(saved["stream"])
+    set_rng_state(saved["rng"])
+    state.update(saved["loop"])
+    ctx.logger.truncate("mle", state["step"])
+
+
+def _select(ctx: Context, state: dict, step: int, checkpoint) -> tuple[float | None, bool]:
+    """Held-out evaluation at `step`: a better score becomes the `best` checkpoint. -> (the
+    score, whether patience ran out); rank 0 decides, the others get (None, False)."""
+    world = ctx.world
+    score = heldout_selection(ctx, "mle", step)
+    if world.broadcast_flag(world.main and score > state["best_score"]):
+        state.update(best_score=score, best_step=step, bad_evals=0)
+        checkpoint(step, tag="best")
+        return score, False
+    if not world.main:
+        return score, False
+    state["bad_evals"] += 1
+    patience = ctx.config.mle.patience
+    return score, patience > 0 and state["bad_evals"] >= patience
 
 
 def train_mle(ctx: Context) -> dict:
     """Run (or resume) MLE training; returns {"step", "best_score", "best_step"}."""
-    cfg, model, device, world = ctx.config.mle, ctx.model, ctx.device, ctx.world
-    pad_id = ctx.task.tokenizer.pad_id
+    cfg, model, world = ctx.config.mle, ctx.model, ctx.world
     train = ctx.task.examples("train")
     optimizer = adamw(model, cfg.lr, cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -105,18 +116,8 @@ def train_mle(ctx: Context) -> dict:
     stream = EpochStream(all_items(len(train)), cfg.batch_size, ctx.config.seed)
     state = {"step": 0, "best_score": -math.inf, "best_step": 0, "bad_evals": 0}
     if ctx.resume_from is not None:
-        saved = load_trainer_state(ctx.resume_from)
-        world.load_optimizer_state(model, optimizer, saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        stream.load_state_dict(saved["stream"])
-        set_rng_state(saved["rng"])
-        state.update(saved["loop"])
-        ctx.logger.truncate("mle", state["step"])
-    log_clock, eval_clock, save_clock = (
-        Every(cfg.log_every),
-        Every(cfg.eval_every),
-        Every(cfg.save_every),
-    )
+        _resume(ctx, optimizer, scheduler, stream, state)
+    log_clock, eval_clock, save_clock = map(Every, (cfg.log_every, cfg.eval_every, cfg.save_every))
 
     def checkpoint(step: int, tag: str | None = None) -> None:  # every rank calls it
         trainer_state = {
@@ -131,64 +132,31 @@ def train_mle(ctx: Context) -> dict:
         state["best_score"] = heldout_selection(ctx, "mle", 0)
         checkpoint(0, tag="best")
     model.train()
-    bar = tqdm(
-        total=cfg.steps,
-        initial=state["step"],
-        desc="mle",
-        disable=not (ctx.config.progress and world.main),
-    )
+    show = ctx.config.progress and world.main
+    bar = tqdm(total=cfg.steps, initial=state["step"], desc="mle", disable=not show)
     tokens_seen, clock, started = 0, time.perf_counter(), time.perf_counter()
     for step in range(state["step"] + 1, cfg.steps + 1):
         batch = [train[i] for i in stream.next_batch()]
-        total_tokens = sum(trained_tokens(e) for e in batch)  # the whole batch, every rank
-        local = batch[world.share(len(batch))]
-        loss_sum = 0.0
-        for start in range(0, len(local), cfg.micro_batch_size):
-            micro = collate(local[start : start + cfg.micro_batch_size], pad_id)
-            *inputs, loss_mask = (t.to(device) for t in micro)
-            with ctx.precision():
-                nll, _ = mle_loss(model, *inputs, loss_mask=loss_mask)
-            (nll / total_tokens).backward()
-            loss_sum += float(nll.detach())
-        world.all_reduce_grads(model)
-        (loss_sum,) = world.sum([loss_sum])
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        loss, grad_norm, tokens = mle_update(ctx, batch, optimizer, scheduler)
         state["step"] = step
-        tokens_seen += total_tokens
+        tokens_seen += tokens
         bar.update(1)
         if log_clock(step):
-            elapsed = time.perf_counter() - clock
-            ctx.logger.log(
-                "mle",
-                step,
-                {
-                    "loss": loss_sum / total_tokens,
-                    "grad_norm": float(grad_norm),
-                    "lr": scheduler.get_last_lr()[0],
-                    "tokens_per_second": tokens_seen / elapsed,
-                },
-            )
-            bar.set_postfix(loss=f"{loss_sum / total_tokens:.3f}")
+            speed = tokens_seen / (time.perf_counter() - clock)
+            lr = scheduler.get_last_lr()[0]
+            metrics = {"loss": loss, "grad_norm": grad_norm, "lr": lr, "tokens_per_second": speed}
+            ctx.logger.log("mle", step, metrics)
+            bar.set_postfix(loss=f"{loss:.3f}")
             tokens_seen, clock = 0, time.perf_counter()
-        out_of_time = cfg.max_seconds > 0 and time.perf_counter() - started >= cfg.max_seconds
+        stop = cfg.max_seconds > 0 and time.perf_counter() - started >= cfg.max_seconds
         if cfg.max_seconds > 0:
-            out_of_time = world.broadcast_flag(out_of_time)  # rank 0's clock decides for all
-        last = step == cfg.steps or out_of_time
-        stop = out_of_time
+            stop = world.broadcast_flag(stop)  # rank 0's clock decides for all
+        last = step == cfg.steps or stop
         if eval_clock(step) or last:
-            score = heldout_selection(ctx, "mle", step)
-            improved = world.broadcast_flag(world.main and score > state["best_score"])
-            if improved:
-                state.update(best_score=score, best_step=step, bad_evals=0)
-                checkpoint(step, tag="best")
-            elif world.main:
-                state["bad_evals"] += 1
-                stop = stop or (cfg.patience > 0 and state["bad_evals"] >= cfg.patience)
+            score, out_of_patience = _select(ctx, state, step, checkpoint)
+            stop = stop or out_of_patience
             if world.main:
-                bar.set_postfix(loss=f"{loss_sum / total_tokens:.3f}", held_out=f"{score:.3f}")
+                bar.set_postfix(loss=f"{loss:.3f}", held_out=f"{score:.3f}")
         stop = world.broadcast_flag(stop)  # rank 0's patience decides for all
         if save_clock(step) or last or stop:
             checkpoint(step)

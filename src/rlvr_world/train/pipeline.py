@@ -9,10 +9,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from rlvr_world.core.checkpoint import write_json
+from rlvr_world.domains import get_domain
 from rlvr_world.integrations.hf import load_world_model
-from rlvr_world.train.config import ConfigError, RunConfig, from_dict
-from rlvr_world.train.context import DOMAINS, initial_checkpoint, plain, prepare
-from rlvr_world.train.run import Logger, read_config, write_config, write_json
+from rlvr_world.train.config import RunConfig, config_from_dict
+from rlvr_world.train.context import check_phase, initial_checkpoint, plain, prepare
+from rlvr_world.train.run_folder import Logger, read_config, write_config
 
 
 def run_mle(
@@ -21,11 +23,7 @@ def run_mle(
     """MLE from scratch, or continued from the best checkpoint of `init` (a previous run)."""
     from rlvr_world.train.mle import train_mle
 
-    if config.data.domain == "robot" and config.video.rl_rollouts != "data":
-        raise ConfigError(
-            f"video.rl_rollouts={config.video.rl_rollouts} is for train rlvr: MLE pre-trains on "
-            "the episodes' windows (video.rl_rollouts=data)"
-        )
+    check_phase(config, "mle")
     ctx = prepare(config, out, init=init, resume=resume)
     try:
         result = train_mle(ctx)
@@ -44,6 +42,7 @@ def run_rlvr(
 
     if init is None and not resume:
         raise ValueError("train rlvr needs --init RUN (an MLE run to start from)")
+    check_phase(config, "rlvr")
     ctx = prepare(
         config, out, init=init, resume=resume, with_reference=config.rlvr.loss.kl_coef > 0
     )
@@ -64,16 +63,12 @@ def run_tokenizer(config: RunConfig, out: str | Path) -> Path:
     out = Path(out)
     if (out / "tokenizer").exists():
         raise FileExistsError(f"{out} already holds a tokenizer; choose another --out")
-    if config.data.domain == "textgame":
-        raise ValueError(
-            "train tokenizer is for video domains (data.domain=robot); the text "
-            "tokenizer is trained with the data of every text run"
-        )
+    check_phase(config, "tokenizer")
     out.mkdir(parents=True, exist_ok=True)
     write_config(out, {**plain(config), "init": None})
     logger = Logger(out)
     try:
-        DOMAINS.get(config.data.domain)(
+        get_domain(config.data.domain).hook("prepare_task")(
             config, out, log=lambda step, metrics: logger.log("tokenizer", step, metrics)
         )
     finally:
@@ -86,7 +81,7 @@ def run_tokenizer(config: RunConfig, out: str | Path) -> Path:
 def load_run_config(run: str | Path) -> RunConfig:
     values = read_config(run)
     values.pop("init", None)
-    return from_dict(RunConfig, values)
+    return config_from_dict(values)
 
 
 def checkpoint_path(run: Path, checkpoint: str = "best") -> Path:
@@ -129,7 +124,7 @@ def load_text_world_model(run: str | Path, checkpoint: str = "best"):
 
     run = Path(run)
     config = load_run_config(run)
-    if config.data.domain not in ("textgame", "web"):
+    if not (run / "tokenizer" / "tokenizer.json").is_file():
         raise ValueError(f"{run}: a {config.data.domain} run is not a language world model")
     model = load_world_model(checkpoint_path(run, checkpoint) / "model").to(config.device)
     answer = TextWorldModel(
@@ -149,7 +144,7 @@ def load_video_world_model(run: str | Path, checkpoint: str = "best"):
 
     run = Path(run)
     config = load_run_config(run)
-    if config.data.domain != "robot":
+    if (run / "tokenizer" / "tokenizer.json").is_file() or not (run / "tokenizer").is_dir():
         raise ValueError(f"{run}: a {config.data.domain} run is not a video world model")
     model = load_world_model(checkpoint_path(run, checkpoint) / "model").to(config.device)
     tokenizer = VideoTokenizer.load(run / "tokenizer")
@@ -161,7 +156,7 @@ def load_run_task(run: str | Path):
     """A run folder's task (its domain's, built from the run's config, data and tokenizer) ->
     (task, the run's config)."""
     config = load_run_config(run)
-    return DOMAINS.get(config.data.domain)(config, Path(run)), config
+    return get_domain(config.data.domain).hook("prepare_task")(config, Path(run)), config
 
 
 def _checkpoint_model(run: Path, checkpoint: str):
@@ -176,7 +171,7 @@ def evaluate_run(
 ) -> dict:
     """Evaluation of a run's checkpoint on a split (decoding as `eval` in its config says);
     writes `eval.json`, `samples.jsonl`."""
-    from rlvr_world.eval.evaluate import evaluate
+    from rlvr_world.train.heldout import evaluate
 
     run = Path(run)
     task, config, path, model = _checkpoint_model(run, checkpoint)
@@ -220,7 +215,8 @@ def best_of_run(
     mean reward of one sampled answer), "best_of_k" (the mean over questions of the best of
     the k), "examples"}; also written to `best_of.json`. RLVR that only learned to give the best
     of the model's own k answers would score `best_of_k`."""
-    from rlvr_world.eval.evaluate import evaluate
+    from rlvr_world.train.heldout import evaluate
+    from rlvr_world.train.rlvr import task_reward
 
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -231,7 +227,7 @@ def best_of_run(
     examples = task.examples(split)
     if not examples:
         raise ValueError(f"{run}: the {split!r} split has no examples")
-    reward = task.reward(config.rlvr.reward)
+    reward = task_reward(task, config.rlvr.reward)
     references, contexts = [e.reference for e in examples], [e.context for e in examples]
     draws = []
     with tqdm(total=k * len(examples), desc=f"best of {k}", disable=not progress) as bar:

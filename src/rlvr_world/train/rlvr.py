@@ -1,20 +1,24 @@
 """GRPO post-training on a verifiable reward (SPEC §2), modality-agnostic.
 
 for step in 1..steps:
-    questions = next B from the stream (changed + N unchanged per epoch)
-                (data-parallel: each rank samples and scores its share of the B)
-    samples   = G responses each (KV-cache sampler)                      [B*G, Lr]
-    rewards   = reward(decode(samples), references)                      [B*G]
-    A         = group_advantages(rewards)                                [B*G]
-                (credit=reward-to-go: rewards per span [B*G, S], each span's tokens
-                 get the group advantage of its reward-to-go; credit=token: rewards per
-                 token [B*G, S, P], each token its own part of its span + reward-to-go)
-    drop zero-variance groups; logp_ref, logp_old under no_grad
-    for epoch in epochs: for mini-batch of questions:
-        loss = clipped surrogate + kl_coef * KL - entropy_coef * H      (token-mean)
-        (data-parallel: divided by the whole mini-batch's tokens; gradients summed over ranks)
-        AdamW step (grad-norm clip, constant LR)
+    questions  = next B from the stream (changed + N unchanged per epoch)
+    rollout    = generate_and_score(questions): G responses each (KV-cache sampler),
+                 decoded once, rewarded once                samples [B*G, Lr], rewards [B*G]
+    advantages = assign_credit(credit, rollout)            [B*G] or [B*G, Lr]
+                 (core.grpo.CREDIT_MODES: sequence = group advantage of the reward;
+                  reward-to-go = each span's tokens the group advantage of its reward-to-go;
+                  token = each token its own part of its span + the reward-to-go after it)
+    policy_update(rollout, advantages):
+        drop zero-variance groups; logp_ref, logp_old under no_grad
+        for epoch in epochs: for mini-batch of questions:
+            loss = clipped surrogate + kl_coef * KL - entropy_coef * H      (token-mean)
+            AdamW step (grad-norm clip, constant LR)
     on clocks: log, evaluate held-out (keep best), checkpoint   (rank 0)
+
+Data-parallel (`train.distributed.World`): each rank samples and scores its share of the B
+questions and the returns are gathered, so every rank cuts the same mini-batches from the whole
+step's kept groups; each computes the loss of its rows of a mini-batch divided by the whole
+mini-batch's tokens, and gradients are summed over ranks (a rank without rows adds zeros).
 """
 
 from __future__ import annotations
@@ -22,31 +26,28 @@ from __future__ import annotations
 import copy
 import math
 import time
+from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from rlvr_world.core.checkpoint import load_trainer_state
 from rlvr_world.core.grpo import (
+    CREDIT_MODES,
     aggregation_denominator,
-    group_advantages,
     grpo_loss,
-    reward_to_go,
-    span_advantages,
-    spread_over_spans,
-    spread_over_tokens,
-    token_advantages,
-    token_returns,
     truncation_mask,
     zero_variance_groups,
 )
 from rlvr_world.core.losses import response_logprobs
+from rlvr_world.core.registry import Registry
 from rlvr_world.core.sampler import SamplingConfig
 from rlvr_world.core.seeding import rng_state, set_rng_state
 from rlvr_world.train.context import Context, adamw, save_training_checkpoint
 from rlvr_world.train.distributed import SINGLE, World
-from rlvr_world.train.mle import heldout_selection
-from rlvr_world.train.run import Every
+from rlvr_world.train.heldout import heldout_selection
+from rlvr_world.train.run_folder import Every
 from rlvr_world.train.streams import EpochStream, all_items, changed_plus_unchanged
 
 
@@ -86,77 +87,374 @@ def _span_index(task, samples) -> torch.Tensor:
 
 
 def reward_function(task, cfg):
-    """The task's training reward for `cfg.credit`: per response (`task.reward`), for
-    reward-to-go per generated span (`task.span_reward`: rewards [N][S] and weights [S]), for
-    token per generated token (`task.token_reward`: rewards [N][S][P] and weights [S])."""
-    if cfg.credit == "sequence":
-        return task.reward(cfg.reward)
-    if cfg.credit == "token":
-        if not hasattr(task, "token_reward"):
+    """The task's training reward for `cfg.credit` (`core.grpo.CREDIT_MODES`): per response
+    (`task.reward`), for reward-to-go per generated span (`task.span_reward`: rewards [N][S]
+    and weights [S]), for token per generated token (`task.token_reward`: rewards [N][S][P]
+    and weights [S]). `cfg.reward` may also be a user's own `module:function`
+    (`user_reward`)."""
+    mode = CREDIT_MODES[cfg.credit]
+    if is_user_reward(cfg.reward):
+        if cfg.credit != "sequence":
             raise ValueError(
-                "rlvr.credit=token needs a task that scores the part of its output each "
-                f"generated token governs; the {task.name!r} task does not "
-                "(use rlvr.credit=sequence)"
+                f"rlvr.reward={cfg.reward}: a reward function scores whole responses; it "
+                f"needs rlvr.credit=sequence, not {cfg.credit}"
             )
-        return task.token_reward(cfg.reward)
-    if not hasattr(task, "span_reward"):
+        return user_reward(cfg.reward)
+    if not hasattr(task, mode.task_reward):
         raise ValueError(
-            "rlvr.credit=reward-to-go needs a task that scores each generated span; "
-            f"the {task.name!r} task does not (use rlvr.credit=sequence)"
+            f"rlvr.credit={cfg.credit} needs a task that {mode.needs}; the {task.name!r} task "
+            "does not (use rlvr.credit=sequence)"
         )
-    return task.span_reward(cfg.reward)
+    return getattr(task, mode.task_reward)(cfg.reward)
 
 
-def train_rlvr(ctx: Context) -> dict:
-    cfg, model, device, task = ctx.config.rlvr, ctx.model, ctx.device, ctx.task
-    world = ctx.world
-    train = task.examples("train")
-    reward_fn = reward_function(task, cfg)
-    reference = None
-    if cfg.loss.kl_coef > 0:  # the frozen initial model; beta = 0 needs none
-        reference = ctx.reference
-        if reference is None:
-            reference = copy.deepcopy(model).eval().requires_grad_(False)
-    keeps_reference = isinstance(reference, torch.nn.Module)  # a copy, saved in checkpoints
-    optimizer = adamw(model, cfg.lr, cfg.weight_decay)
-    sampling = SamplingConfig(
+def is_user_reward(name: str) -> bool:
+    return ":" in name
+
+
+def user_reward(path: str):
+    """A user's reward by its dotted path, `module:function`: a pure batched function
+    `(predictions, references, contexts) -> list[float]` over the task's decoded predictions
+    (TRL's reward functions have this shape); a path that does not load is a `KeyError`
+    naming it."""
+    reward = Registry("reward").get(path)
+    if not callable(reward):
+        raise KeyError(f"rlvr.reward={path} is a {type(reward).__name__}, not a function")
+    return reward
+
+
+def task_reward(task, name: str):
+    """The named reward of `task`, or a user's `module:function`."""
+    return user_reward(name) if is_user_reward(name) else task.reward(name)
+
+
+# --------------------------------------------------------------------------------------------
+# One GRPO step: generate and score, assign credit, update the policy
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Rollout:
+    """One RL step's samples and their scores, from `generate_and_score`.
+
+    Legend: B questions, G samples each, N = B*G rows of the whole step (group-contiguous:
+    [q0s0 .. q0s{G-1}, q1s0, ...]); n = b*G the rows this process sampled, for its share of b
+    questions (n = N in one process); Lq, Lr question and response length; R... a row's
+    returns (`core.grpo.CreditMode`: [1], [S] spans or [S, P] tokens of each span).
+    """
+
+    question_ids: Tensor  # [n, Lq] long, left-padded
+    question_mask: Tensor  # [n, Lq] long
+    response_ids: Tensor  # [n, Lr] long, padded after the stop id
+    response_mask: Tensor  # [n, Lr] float: every response token (the forward attends to them)
+    chosen_mask: Tensor  # [n, Lr] float: the tokens the model chose (not inserted ones)
+    loss_mask: Tensor  # [n, Lr] float: the chosen tokens that take loss, entropy and KL
+    finished: Tensor  # [n] bool: the response ended with a stop id
+    span_index: Tensor | None  # [n, Lr] long: each token's span, -1 at padding (per-token credit)
+    returns: Tensor  # [N, R...] float: the whole step's returns
+    rewards: Tensor  # [N] float: the whole step's sequence rewards
+    terms: list[dict[str, float]]  # [n]: each sample's logged reward terms and metrics
+    group_size: int  # G
+    rows: slice  # this process's n rows among the N
+    sample_seconds: float
+
+    def batch(self, rows: Tensor, device) -> tuple[Tensor, ...]:
+        """Model inputs of `rows` ([m] long, indices into the n rows) on `device`: question
+        ids and mask [m, Lq], response ids and mask [m, Lr]. No width trimming here:
+        `response_logprobs` drops all-padding columns per bucket."""
+        inputs = (self.question_ids, self.question_mask, self.response_ids, self.response_mask)
+        return tuple(t[rows].to(device) for t in inputs)
+
+
+def generate_and_score(
+    model, task, reward_fn, examples, cfg, sampling, generator, world: World = SINGLE
+) -> Rollout:
+    """G responses to each of this process's share of `examples` (a function of `generator`
+    and the row's place in the whole step alone), each decoded once, described once for the
+    log (`task.train_metrics`, the task's cheap per-sample terms: for video no second LPIPS
+    network; else `task.score`) and rewarded once by `reward_fn` (the training signal: a named
+    or user reward, per response, span or token). A sequence reward that names one of those
+    terms (`reward.term`, e.g. the text game's `binary`) is read from them, not recomputed."""
+    timer, group_size = time.perf_counter(), cfg.group_size
+    mode = CREDIT_MODES[cfg.credit]
+    local = examples[world.share(len(examples))]
+    rows = world.rows(len(examples), group_size)  # this process's rows of the step's B*G
+    model.eval()
+    with world.gathered(model):  # FSDP: ranks sample different lengths, without collectives
+        samples = task.generate(
+            model,
+            local,
+            sampling,
+            group_size=group_size,
+            generator=generator,
+            batch_rows=(rows.start, len(examples) * group_size),
+        )
+    sample_seconds = time.perf_counter() - timer
+    expanded = [e for e in local for _ in range(group_size)]  # [n], group-contiguous
+    predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), expanded)]
+    terms = getattr(task, "train_metrics", task.score)(predictions, expanded)
+    term = getattr(reward_fn, "term", None)  # a reward that is one of the logged terms
+    if cfg.credit == "sequence" and terms and term in terms[0]:
+        scored = [t[term] for t in terms]  # the same values: each sample is scored once
+    else:
+        scored = reward_fn(
+            predictions, [e.reference for e in expanded], [e.context for e in expanded]
+        )
+    returns = world.gather_rows(mode.returns(scored))  # [n, R...] -> the whole step's [N, R...]
+    loss_mask = samples.loss_mask  # [n, Lr]
+    if cfg.mask_truncated:
+        loss_mask = truncation_mask(samples.finished, loss_mask)
+    return Rollout(
+        question_ids=samples.question_ids,
+        question_mask=samples.question_mask,
+        response_ids=samples.response_ids,
+        response_mask=samples.response_mask,
+        chosen_mask=samples.loss_mask,
+        loss_mask=loss_mask,
+        finished=samples.finished,
+        span_index=None if mode.spread is None else _span_index(task, samples),
+        returns=returns,
+        rewards=mode.reward(returns),
+        terms=terms,
+        group_size=group_size,
+        rows=rows,
+        sample_seconds=sample_seconds,
+    )
+
+
+def assign_credit(
+    credit: str, rollout: Rollout, scale: str = "group", baseline: str = "mean"
+) -> Tensor:
+    """This process's advantages, group-relative over the whole step's returns, as the credit
+    mode says (`core.grpo.CREDIT_MODES`; scale and baseline as `core.grpo.group_advantages`):
+    [n] one per sequence, or [n, Lr] one per token."""
+    mode = CREDIT_MODES[credit]
+    advantages = mode.advantages(rollout.returns, rollout.group_size, scale, baseline)  # [N, R...]
+    local = advantages[rollout.rows]  # [n, R...]
+    return local if mode.spread is None else mode.spread(local, rollout.span_index)
+
+
+@dataclass(frozen=True)
+class Minibatch:
+    """This process's part of one optimiser step's mini-batch."""
+
+    rows: Tensor | None  # [m] long: its rows of the mini-batch (indices into its n); None: none
+    denominator: float  # the loss aggregation's denominator over the whole mini-batch
+
+
+@dataclass
+class Update:
+    """What `policy_update` did: optimiser steps, their mean gradient norm, and the means of
+    `grpo_loss`'s stats over this process's mini-batch losses."""
+
+    updates: int
+    grad_norm: float
+    stats: dict[str, float]
+
+
+def minibatches(rollout: Rollout, cfg, world: World = SINGLE) -> list[Minibatch]:
+    """The step's groups (without zero-variance ones under `cfg.skip_zero_variance`) cut into
+    mini-batches of `cfg.mini_batch_size` questions, the same on every process."""
+    group_size = rollout.group_size
+    questions = len(rollout.rewards) // group_size
+    flat = zero_variance_groups(rollout.rewards, group_size)  # [N]
+    groups = list(range(questions))
+    if cfg.skip_zero_variance:
+        groups = [g for g in groups if not bool(flat[g * group_size])]
+    every_loss_mask = world.gather_rows(rollout.loss_mask)  # [N, Lr'] for the denominators
+    aggregation, normalizer = cfg.loss.loss_aggregation, cfg.loss.constant_normalizer
+    out = []
+    for start in range(0, len(groups), cfg.mini_batch_size):
+        chosen = groups[start : start + cfg.mini_batch_size]
+        mask = every_loss_mask[rows_of(chosen, group_size)]  # [m', Lr'] the whole mini-batch's
+        denominator = aggregation_denominator(mask, aggregation, normalizer)
+        local = world.local_groups(chosen, questions)
+        out.append(Minibatch(rows_of(local, group_size) if local else None, denominator))
+    return out
+
+
+@torch.no_grad()
+def frozen_logprobs(model, reference, rollout, parts, with_old: bool, device, world=SINGLE):
+    """(logp_ref, logp_old) [m, Lr] of this process's rows of each mini-batch, before any
+    update; logp_ref None without a reference, logp_old None unless `with_old` (a step of one
+    update takes logp_old = logp.detach(), exact: the policy has not moved yet)."""
+    fixed = []
+    with world.gathered(model, reference):
+        for part in parts:
+            if part.rows is None:
+                fixed.append((None, None))
+                continue
+            batch = rollout.batch(part.rows, device)
+            ref = response_logprobs(reference, *batch)[0] if reference is not None else None
+            fixed.append((ref, response_logprobs(model, *batch)[0] if with_old else None))
+    return fixed
+
+
+def minibatch_loss(model, rollout, advantages, part, fixed, loss_cfg, device, world) -> dict:
+    """The GRPO loss of this process's rows of one mini-batch, backpropagated -> its stats."""
+    batch = rollout.batch(part.rows, device)
+    logp, entropy = world.update_logprobs(model, batch, with_entropy=loss_cfg.entropy_coef > 0)
+    logp_ref, logp_old = fixed
+    loss, stats = grpo_loss(
+        logp,
+        logp.detach() if logp_old is None else logp_old,
+        advantages[part.rows].to(device),
+        rollout.loss_mask[part.rows].to(device),
+        loss_cfg,
+        logp_ref=logp_ref,
+        entropy=entropy,
+        denominator=part.denominator,
+    )
+    loss.backward()
+    return stats
+
+
+def policy_update(
+    model, reference, optimizer, rollout, advantages, cfg, device, world: World = SINGLE
+) -> Update:
+    """`cfg.epochs` passes of clipped updates over the step's mini-batches. Every process
+    takes the same optimiser steps; one without rows in a mini-batch adds zero gradients."""
+    parts = minibatches(rollout, cfg, world)
+    with_old = cfg.epochs * len(parts) != 1
+    fixed = frozen_logprobs(model, reference, rollout, parts, with_old, device, world)
+    model.train()
+    stats_sum: dict[str, float] = {}
+    updates, grad_norm = 0, 0.0
+    for _ in range(cfg.epochs):
+        for part, frozen in zip(parts, fixed):
+            optimizer.zero_grad(set_to_none=True)
+            if part.rows is None:
+                world.backward_without_rows(model, rollout.batch(torch.tensor([0]), device))
+            else:
+                stats = minibatch_loss(
+                    model, rollout, advantages, part, frozen, cfg.loss, device, world
+                )
+                for key, value in stats.items():
+                    stats_sum[key] = stats_sum.get(key, 0.0) + float(value)
+            world.all_reduce_grads(model)
+            grad_norm += float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
+            optimizer.step()
+            updates += 1
+    losses = cfg.epochs * sum(part.rows is not None for part in parts)
+    stats = {k: v / max(losses, 1) for k, v in stats_sum.items()}
+    return Update(updates, grad_norm / max(updates, 1), stats)
+
+
+def step_metrics(rollout: Rollout, update: Update, seconds: float, world=SINGLE) -> dict:
+    """The logged figures of one step: rewards and lengths of the whole step's B*G rows, the
+    update's, and the means of the logged terms of this process's samples."""
+    rewards = rollout.rewards
+    tokens, truncated = world.sum(
+        [float(rollout.chosen_mask.sum()), float((~rollout.finished).sum())]
+    )  # over the whole step's B*G rows
+    flat = zero_variance_groups(rewards, rollout.group_size)
+    metrics = {
+        "reward_mean": float(rewards.mean()),
+        "reward_std": float(rewards.std()) if len(rewards) > 1 else 0.0,
+        "zero_std_fraction": float(flat.float().mean()),
+        "response_length": tokens / len(rewards),
+        "truncated_fraction": truncated / len(rewards),
+        "updates": update.updates,
+        "grad_norm": update.grad_norm,
+        "sample_seconds": rollout.sample_seconds,
+        "step_seconds": seconds,
+        "tokens_per_second": tokens / rollout.sample_seconds,  # of all ranks together
+    }
+    terms = rollout.terms
+    for key in terms[0] if terms else ():
+        values = [t[key] for t in terms if not math.isnan(t[key])]
+        metrics[f"term_{key}"] = sum(values) / len(values) if values else math.nan
+    return {**metrics, **update.stats}
+
+
+def grpo_step(
+    model,
+    reference,
+    optimizer,
+    task,
+    reward_fn,
+    examples,
+    cfg,
+    sampling,
+    generator,
+    device,
+    world: World = SINGLE,
+) -> dict:
+    """One RL step on the B questions `examples`: generate and score, advantages, mini-batch
+    clipped updates. -> metrics. Data-parallel, each process samples its share of them."""
+    timer = time.perf_counter()
+    rollout = generate_and_score(model, task, reward_fn, examples, cfg, sampling, generator, world)
+    advantages = assign_credit(cfg.credit, rollout, cfg.advantage_scale, cfg.baseline)
+    update = policy_update(model, reference, optimizer, rollout, advantages, cfg, device, world)
+    return step_metrics(rollout, update, time.perf_counter() - timer, world)
+
+
+# --------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------
+
+
+def sampling_config(cfg) -> SamplingConfig:
+    """How training samples its responses (`rlvr.temperature`, `top_k`, `top_p`, length)."""
+    return SamplingConfig(
         max_new_tokens=cfg.max_new_tokens,
         temperature=cfg.temperature,
         top_k=cfg.top_k,
         top_p=cfg.top_p,
     )
+
+
+def frozen_reference(ctx: Context):
+    """The KL reference: None when kl_coef = 0; else the context's (e.g. the base model with
+    LoRA adapters off) or a frozen copy of the initial model."""
+    if ctx.config.rlvr.loss.kl_coef <= 0:
+        return None
+    if ctx.reference is not None:
+        return ctx.reference
+    return copy.deepcopy(ctx.model).eval().requires_grad_(False)
+
+
+def _resume(ctx: Context, optimizer, stream: EpochStream, reference, state: dict) -> None:
+    """Optimiser, data position, RNG states, the reference copy (when one is kept) and loop
+    state from the checkpoint."""
+    saved = load_trainer_state(ctx.resume_from)
+    ctx.world.load_optimizer_state(ctx.model, optimizer, saved["optimizer"])
+    stream.load_state_dict(saved["stream"])
+    set_rng_state(saved["rng"])
+    if reference is not None:
+        ctx.world.load_model_state(reference, saved["reference"])
+    state.update(saved["loop"])
+    ctx.logger.truncate("rlvr", state["step"])
+
+
+def train_rlvr(ctx: Context) -> dict:
+    """Run (or resume) GRPO; returns {"step", "best_score", "best_step"}."""
+    cfg, model, world, task = ctx.config.rlvr, ctx.model, ctx.world, ctx.task
+    train = task.examples("train")
+    reward_fn = reward_function(task, cfg)
+    reference = frozen_reference(ctx)
+    kept = reference if isinstance(reference, torch.nn.Module) else None  # saved in checkpoints
+    optimizer = adamw(model, cfg.lr, cfg.weight_decay)
+    sampling = sampling_config(cfg)
     stream = question_stream(task, cfg, ctx.config.seed)
     state = {"step": 0, "best_score": -math.inf, "best_step": 0}
     if ctx.resume_from is not None:
-        saved = load_trainer_state(ctx.resume_from)
-        world.load_optimizer_state(model, optimizer, saved["optimizer"])
-        stream.load_state_dict(saved["stream"])
-        set_rng_state(saved["rng"])
-        if keeps_reference:
-            world.load_model_state(reference, saved["reference"])
-        state.update(saved["loop"])
-        ctx.logger.truncate("rlvr", state["step"])
-    log_clock, eval_clock, save_clock = (
-        Every(cfg.log_every),
-        Every(cfg.eval_every),
-        Every(cfg.save_every),
-    )
+        _resume(ctx, optimizer, stream, kept, state)
+    log_clock, eval_clock, save_clock = map(Every, (cfg.log_every, cfg.eval_every, cfg.save_every))
 
     def checkpoint(step: int, tag: str | None = None) -> None:  # every rank calls it
         trainer_state = {"stream": stream.state_dict(), "rng": rng_state(), "loop": dict(state)}
-        frozen = {"reference": reference} if keeps_reference and tag is None else None
+        frozen = {"reference": kept} if kept is not None and tag is None else None
         save_training_checkpoint(ctx, step, optimizer, trainer_state, tag=tag, frozen=frozen)
 
     if ctx.resume_from is None and cfg.keep_best:  # the starting point is the first "best"
         state["best_score"] = heldout_selection(ctx, "rlvr", 0)
         checkpoint(0, tag="best")
-    bar = tqdm(
-        total=cfg.steps,
-        initial=state["step"],
-        desc="rlvr",
-        disable=not (ctx.config.progress and world.main),
-    )
+    show = ctx.config.progress and world.main
+    bar = tqdm(total=cfg.steps, initial=state["step"], desc="rlvr", disable=not show)
     for step in range(state["step"] + 1, cfg.steps + 1):
+        examples = [train[i] for i in stream.next_batch()]
+        generator = step_generator(ctx.config.seed, step)
         with ctx.precision():
             metrics = grpo_step(
                 model,
@@ -164,11 +462,11 @@ def train_rlvr(ctx: Context) -> dict:
                 optimizer,
                 task,
                 reward_fn,
-                [train[i] for i in stream.next_batch()],
+                examples,
                 cfg,
                 sampling,
-                step_generator(ctx.config.seed, step),
-                device,
+                generator,
+                ctx.device,
                 world,
             )
         state["step"] = step
@@ -186,183 +484,3 @@ def train_rlvr(ctx: Context) -> dict:
             checkpoint(step)
     bar.close()
     return {k: state[k] for k in ("step", "best_score", "best_step")}
-
-
-def grpo_step(
-    model,
-    reference,
-    optimizer,
-    task,
-    reward_fn,
-    examples,
-    cfg,
-    sampling,
-    generator,
-    device,
-    world: World = SINGLE,
-) -> dict:
-    """One RL step: sample, score, advantages, mini-batch clipped updates. Returns metrics.
-
-    examples: the step's B questions. Data-parallel, each rank samples its share and the
-    mini-batches are cut from the whole step's kept groups, so every rank takes the same
-    optimiser steps (a rank without rows in a mini-batch contributes zero gradients)."""
-    loss_cfg, group_size = cfg.loss, cfg.group_size
-    timer = time.perf_counter()
-    model.eval()
-    share = world.share(len(examples))
-    local = examples[share]
-    with world.gathered(model):  # FSDP: ranks sample different lengths, without collectives
-        samples = task.generate(
-            model,
-            local,
-            sampling,
-            group_size=group_size,
-            generator=generator,
-            batch_rows=(share.start * group_size, len(examples) * group_size),
-        )
-    sample_seconds = time.perf_counter() - timer
-    expanded = [e for e in local for _ in range(group_size)]  # [b*G], group-contiguous
-    predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), expanded)]
-    scored = reward_fn(predictions, [e.reference for e in expanded], [e.context for e in expanded])
-    if cfg.credit == "reward-to-go":  # (rewards [b*G][S], weights [S] or None) -> [b*G, S]
-        weights = None if scored[1] is None else torch.tensor(scored[1])
-        local_returns = reward_to_go(torch.tensor(scored[0]), weights)
-    elif cfg.credit == "token":  # (rewards [b*G][S][P], weights [S]) -> returns [b*G, S * P]
-        per_token = token_returns(torch.tensor(scored[0]), torch.tensor(scored[1]))
-        positions = per_token.shape[2]
-        local_returns = per_token.flatten(1)
-    else:
-        local_returns = torch.tensor(scored, dtype=torch.float).unsqueeze(1)  # [b*G, 1]
-    # logged per-sample terms: a task's cheap training metrics if it has them (video: no
-    # second LPIPS network), else its full scores
-    terms = getattr(task, "train_metrics", task.score)(predictions, expanded)
-    # the forward attends to every response token; loss, entropy and KL only count the tokens
-    # the model chose (not inserted ones) of responses that are not masked as truncated
-    mask = samples.response_mask  # [b*G, Lr]
-    loss_mask = samples.loss_mask
-    if cfg.mask_truncated:
-        loss_mask = truncation_mask(samples.finished, loss_mask)
-    returns = world.gather_rows(local_returns)  # [B*G, S], the whole step's
-    if cfg.credit == "token":  # the mean of the first span's token returns is the reward
-        rewards = returns[:, :positions].mean(1)  # [B*G]
-    else:  # a response's return from its first span is its reward
-        rewards = returns[:, 0]  # [B*G]
-    all_loss_mask = world.gather_rows(loss_mask)  # [B*G, Lr'] for the loss denominators
-    local_rows = slice(share.start * group_size, share.stop * group_size)
-    if cfg.credit == "reward-to-go":
-        per_span = span_advantages(returns, group_size, cfg.advantage_scale, cfg.baseline)
-        advantages = spread_over_spans(
-            per_span[local_rows], _span_index(task, samples)
-        )  # [b*G, Lr]
-    elif cfg.credit == "token":
-        per_token = token_advantages(
-            returns.view(returns.shape[0], -1, positions),
-            group_size,
-            cfg.advantage_scale,
-            cfg.baseline,
-        )
-        advantages = spread_over_tokens(per_token[local_rows], _span_index(task, samples))
-    else:
-        advantages = group_advantages(rewards, group_size, cfg.advantage_scale, cfg.baseline)
-        advantages = advantages[local_rows]  # [b*G]
-    flat = zero_variance_groups(rewards, group_size)  # [B*G]
-    groups = list(range(len(examples)))
-    if cfg.skip_zero_variance:
-        groups = [g for g in groups if not bool(flat[g * group_size])]
-    minibatches = [
-        groups[i : i + cfg.mini_batch_size] for i in range(0, len(groups), cfg.mini_batch_size)
-    ]
-    # this rank's groups of each mini-batch, as indices into its own rows
-    local_minibatches = [
-        [g - share.start for g in mb if share.start <= g < share.stop] for mb in minibatches
-    ]
-    denominators = [
-        aggregation_denominator(
-            all_loss_mask[rows_of(mb, group_size)],
-            loss_cfg.loss_aggregation,
-            loss_cfg.constant_normalizer,
-        )
-        for mb in minibatches
-    ]
-    single_update = cfg.epochs * len(minibatches) == 1
-
-    def tensors(rows: torch.Tensor):
-        # no width trimming here: response_logprobs drops all-padding columns per bucket
-        return (
-            samples.question_ids[rows].to(device),
-            samples.question_mask[rows].to(device),
-            samples.response_ids[rows].to(device),
-            mask[rows].to(device),
-        )
-
-    # logp_ref and logp_old of this rank's kept rows, before any update: [rows, width]
-    fixed: dict[int, tuple] = {}
-    with torch.no_grad(), world.gathered(model, reference):
-        for index, mb in enumerate(local_minibatches):
-            if not mb:
-                continue
-            batch = tensors(rows_of(mb, group_size))
-            ref = response_logprobs(reference, *batch)[0] if reference is not None else None
-            # with one update the policy has not moved yet: logp_old = logp.detach() (exact)
-            old = None if single_update else response_logprobs(model, *batch)[0]
-            fixed[index] = (ref, old)
-    model.train()
-    stats_sum: dict[str, float] = {}
-    updates, grad_norm = 0, 0.0
-    for _ in range(cfg.epochs):
-        for index, mb in enumerate(local_minibatches):
-            optimizer.zero_grad(set_to_none=True)
-            if not mb and world.fsdp:  # FSDP: every rank runs one forward and backward
-                logp, _ = response_logprobs(model, *tensors(rows_of([0], group_size)[:1]))
-                (logp.sum() * 0.0).backward()
-            if mb:
-                rows = rows_of(mb, group_size)
-                batch = tensors(rows)
-                logp, entropy = response_logprobs(
-                    model,
-                    *batch,
-                    with_entropy=loss_cfg.entropy_coef > 0,
-                    # FSDP: exactly one forward per update on every rank
-                    bucketed=not world.fsdp,
-                    share_prefix=not world.fsdp,
-                )
-                logp_ref, logp_old = fixed[index]
-                loss, stats = grpo_loss(
-                    logp,
-                    logp.detach() if logp_old is None else logp_old,
-                    advantages[rows].to(device),
-                    loss_mask[rows].to(device),
-                    loss_cfg,
-                    logp_ref=logp_ref,
-                    entropy=entropy,
-                    denominator=denominators[index],
-                )
-                loss.backward()
-                for key, value in stats.items():
-                    stats_sum[key] = stats_sum.get(key, 0.0) + float(value)
-            world.all_reduce_grads(model)
-            grad_norm += float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
-            optimizer.step()
-            updates += 1
-    seconds = time.perf_counter() - timer
-    tokens, truncated = world.sum(
-        [float(samples.loss_mask.sum()), float((~samples.finished).sum())]
-    )  # over the whole step's B*G rows
-    metrics = {
-        "reward_mean": float(rewards.mean()),
-        "reward_std": float(rewards.std()) if len(rewards) > 1 else 0.0,
-        "zero_std_fraction": float(flat.float().mean()),
-        "response_length": tokens / len(rewards),
-        "truncated_fraction": truncated / len(rewards),
-        "updates": updates,
-        "grad_norm": grad_norm / max(updates, 1),
-        "sample_seconds": sample_seconds,
-        "step_seconds": seconds,
-        "tokens_per_second": tokens / sample_seconds,  # of all ranks together
-    }
-    for key in terms[0] if terms else ():
-        values = [t[key] for t in terms if not math.isnan(t[key])]
-        metrics[f"term_{key}"] = sum(values) / len(values) if values else math.nan
-    local_updates = sum(1 for mb in local_minibatches if mb) * cfg.epochs
-    metrics.update({k: v / max(local_updates, 1) for k, v in stats_sum.items()})
-    return metrics

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -65,15 +65,3 @@ def changed_plus_unchanged(
         return changed + [unchanged[i] for i in drawn]
 
     return make_epoch
-
-
-def spread(items: Sequence, count: int) -> list:
-    """At most `count` of `items`, evenly spaced from the first to the last (all of them when
-    `count` is 0 or covers them). Splits list their examples task by task and episode by
-    episode: a prefix would see the first task only."""
-    if not count or len(items) <= count:
-        return list(items)
-    if count == 1:
-        return [items[0]]
-    last = len(items) - 1
-    return [items[(i * last + (count - 1) // 2) // (count - 1)] for i in range(count)]

@@ -18,7 +18,7 @@ from rlvr_world.domains.robot.perception import (
     perceive,
 )
 from rlvr_world.domains.robot.policies import ExpertPolicy
-from rlvr_world.domains.robot.policy_eval import episode_seeds, make_frame_policy, run_true
+from rlvr_world.domains.robot.policy_success import episode_seeds, make_frame_policy, run_true
 from rlvr_world.domains.robot.sim import LIFT_HOLD_STEPS, TabletopSimulator
 
 

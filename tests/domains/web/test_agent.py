@@ -16,10 +16,10 @@ from rlvr_world.domains.web.agent import (
     tree_progress,
 )
 from rlvr_world.domains.web.diff import tree_diff
+from rlvr_world.domains.web.goals import GOALS
 from rlvr_world.domains.web.policies import ExpertPolicy, rollout
 from rlvr_world.domains.web.sim import WebSimulator
 from rlvr_world.domains.web.site import Layout
-from rlvr_world.domains.web.tasks import TASKS
 
 SMALL = Layout(window=3, featured=2, related=2)
 
@@ -64,7 +64,7 @@ def test_value_levels_read_off_hand_written_pages():
     assert tree_progress(checkout, form + " value: 1 Elm St") == pytest.approx(0.9)
 
 
-@pytest.mark.parametrize("task", sorted(TASKS))
+@pytest.mark.parametrize("task", sorted(GOALS))
 def test_expert_episode_ends_on_a_page_the_value_calls_solved(task):
     """Along the expert's noise-free episode, the tree value reaches its top level (1.0, or
     0.7 for order_status whose success is the stop answer) on the final page."""
@@ -78,7 +78,7 @@ def test_expert_episode_ends_on_a_page_the_value_calls_solved(task):
 
 
 def test_oracle_beats_random_and_episodes_are_deterministic():
-    tasks = sorted(TASKS)
+    tasks = sorted(GOALS)
 
     def success(world_model):
         wins = 0

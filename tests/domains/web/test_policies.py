@@ -1,4 +1,4 @@
-"""Web tasks (success checks and progress), the scripted expert, the random policy and
+"""Browsing goals (success checks and progress), the scripted expert, the random policy and
 rollouts."""
 
 from __future__ import annotations
@@ -8,27 +8,27 @@ import random
 
 import pytest
 
+from rlvr_world.domains.web import goals as goals_module
 from rlvr_world.domains.web import policies as policies_module
-from rlvr_world.domains.web import tasks as tasks_module
+from rlvr_world.domains.web.goals import GOALS, make_goal
 from rlvr_world.domains.web.policies import ExpertPolicy, RandomPolicy, rollout
 from rlvr_world.domains.web.sim import WebSimulator, find_nodes, parse_action
 from rlvr_world.domains.web.site import ADMIN, FORUM, SHOP, post_listing
-from rlvr_world.domains.web.tasks import TASKS, make_task
 
-ALL_TASKS = sorted(TASKS)
+ALL_TASKS = sorted(GOALS)
 SEEDS = range(20)
 
 
 def test_doctests():
-    for module in (policies_module, tasks_module):
+    for module in (policies_module, goals_module):
         assert doctest.testmod(module).failed == 0
 
 
 def test_registry():
-    assert len(TASKS) >= 4
+    assert len(GOALS) >= 4
     assert set(ALL_TASKS) >= {"add_to_cart", "checkout", "order_status", "reply_post"}
     with pytest.raises(ValueError, match="known: add_to_cart"):
-        make_task("fly", None, random.Random(0))
+        make_goal("fly", None, random.Random(0))
 
 
 def start(task: str, seed: int = 0) -> WebSimulator:
@@ -52,9 +52,9 @@ def type_into(sim: WebSimulator, name: str, text: str, enter: int = 0) -> None:
 
 def test_add_to_cart_check_and_progress():
     sim = start("add_to_cart")
-    task, site = sim.task, sim.state.site
-    target = site.product(task.pid)
-    assert target.colour.lower() in task.objective and target.kind.lower() in task.objective
+    goal, site = sim.goal, sim.state.site
+    target = site.product(goal.pid)
+    assert target.colour.lower() in goal.objective and target.kind.lower() in goal.objective
     group = [p for p in site.products if (p.kind, p.colour) == (target.kind, target.colour)]
     assert len(group) >= 2 and target.price in (
         min(p.price for p in group),
@@ -86,7 +86,7 @@ def test_stopping_early_scores_zero():
 
 def test_open_product_check_and_progress():
     sim = start("open_product", seed=1)
-    target = sim.state.site.product(sim.task.pid)
+    target = sim.state.site.product(sim.goal.pid)
     assert target.name in sim.objective
     type_into(sim, "Search", target.name, enter=1)
     assert sim.progress() == 0.5
@@ -98,9 +98,9 @@ def test_open_product_check_and_progress():
 
 def test_checkout_check_and_progress():
     sim = start("checkout", seed=2)
-    task, site = sim.task, sim.state.site
-    assert task.customer in task.objective and task.address in task.objective
-    pid = task.pids[0]
+    goal, site = sim.goal, sim.state.site
+    assert goal.customer in goal.objective and goal.address in goal.objective
+    pid = goal.pids[0]
     sim.step(f"goto [{SHOP}/product/{pid}]")
     assert sim.progress() == 0.4
     click(sim, "button", "Add to Cart")
@@ -113,7 +113,7 @@ def test_checkout_check_and_progress():
     click(sim, "button", "Add to Cart")
     sim.step(f"goto [{SHOP}/checkout]")
     assert sim.progress() == 0.7
-    type_into(sim, "Full name", task.customer)
+    type_into(sim, "Full name", goal.customer)
     assert sim.progress() == pytest.approx(0.8)
     type_into(sim, "Address", "somewhere else")
     click(sim, "button", "Place Order")  # an order, but to the wrong address
@@ -121,8 +121,8 @@ def test_checkout_check_and_progress():
     sim.step(f"goto [{SHOP}/product/{pid}]")
     click(sim, "button", "Add to Cart")
     sim.step(f"goto [{SHOP}/checkout]")
-    type_into(sim, "Full name", f"  {task.customer.upper()} ")  # compared stripped, any case
-    type_into(sim, "Address", task.address)
+    type_into(sim, "Full name", f"  {goal.customer.upper()} ")  # compared stripped, any case
+    type_into(sim, "Address", goal.address)
     assert sim.progress() == pytest.approx(0.9)
     click(sim, "button", "Place Order")
     assert sim.success() and sim.progress() == 1.0
@@ -130,16 +130,16 @@ def test_checkout_check_and_progress():
 
 def test_order_status_check_and_progress():
     sim = start("order_status", seed=3)
-    task = sim.task
-    order = sim.state.site.order(task.number)
-    assert f"#{order.number}" in task.objective
+    goal = sim.goal
+    order = sim.state.site.order(goal.number)
+    assert f"#{order.number}" in goal.objective
     assert sim.progress() == 0.2  # admin dashboard
     sim.step(f"goto [{ADMIN}/order/{order.number}]")
     assert sim.progress() == 0.7
-    assert task.answer_candidates(sim.root) == [order.status]
+    assert goal.answer_candidates(sim.root) == [order.status]
     assert f"stop [{order.status}]" in sim.legal_actions()
-    assert task.check(sim.state, f"  {order.status.upper()} ")
-    assert not task.check(sim.state, "Lost") and not task.check(sim.state, None)
+    assert goal.check(sim.state, f"  {order.status.upper()} ")
+    assert not goal.check(sim.state, "Lost") and not goal.check(sim.state, None)
     sim.step(f"goto [{ADMIN}/orders?q={order.number}]")
     assert sim.progress() == 0.7  # the row (and its status) is visible
     sim.step(f"stop [{order.status.lower()}]")
@@ -148,12 +148,12 @@ def test_order_status_check_and_progress():
 
 def test_update_status_check_and_progress():
     sim = start("update_status", seed=4)
-    task = sim.task
-    assert task.status in task.objective and not sim.success()
-    sim.step(f"goto [{ADMIN}/order/{task.number}]")
+    goal = sim.goal
+    assert goal.status in goal.objective and not sim.success()
+    sim.step(f"goto [{ADMIN}/order/{goal.number}]")
     assert sim.progress() == 0.6
     click(sim, "combobox", "Change status")
-    click(sim, "option", task.status)
+    click(sim, "option", goal.status)
     assert sim.progress() == 0.8 and not sim.success()
     click(sim, "button", "Save")
     assert sim.success() and sim.progress() == 1.0
@@ -161,20 +161,20 @@ def test_update_status_check_and_progress():
 
 def test_reply_post_check_and_progress():
     sim = start("reply_post", seed=5)
-    task = sim.task
-    post = sim.state.site.post(task.post_id)
-    assert task.text in task.objective
-    if "newest" in task.objective:
+    goal = sim.goal
+    post = sim.state.site.post(goal.post_id)
+    assert goal.text in goal.objective
+    if "newest" in goal.objective:
         assert post is post_listing(sim.state.site)[0]
     else:
-        assert post.title in task.objective
+        assert post.title in goal.objective
     assert sim.progress() in (0.3, 0.4)  # forum home
     sim.step(f"goto [{FORUM}/post/{post.pid}]")
     assert sim.progress() == 0.6
     type_into(sim, "Write a reply", "something else")
     click(sim, "button", "Post")
     assert not sim.success() and sim.progress() == 0.6
-    type_into(sim, "Write a reply", task.text)
+    type_into(sim, "Write a reply", goal.text)
     assert sim.progress() == 0.8
     click(sim, "button", "Post")
     assert sim.success() and sim.progress() == 1.0
@@ -188,7 +188,7 @@ def test_progress_stays_in_range_under_random_play():
         policy.reset(9)
         for _ in range(30):
             assert 0.0 <= sim.progress() <= 1.0
-            assert sim.progress() == 1.0 or not sim.task.check(sim.state, sim.state.answer)
+            assert sim.progress() == 1.0 or not sim.goal.check(sim.state, sim.state.answer)
             if sim.step(policy.act(sim)).done:
                 break
 

@@ -16,13 +16,13 @@ from rlvr_world.domains.web import site as site_module
 from rlvr_world.domains.web.policies import RandomPolicy
 from rlvr_world.domains.web.sim import (
     Action,
-    Node,
     WebSimulator,
     find_nodes,
     parse_action,
     render,
 )
 from rlvr_world.domains.web.site import ADMIN, FORUM, SHOP, WINDOW, Layout
+from rlvr_world.domains.web.state import Node
 
 # `[id] role 'name' key: value ...` after the tab indentation; ids of 3-4 digits like WebArena's
 LINE_RE = re.compile(r"^(\t*)\[(\d{3,4})\] ([A-Za-z]+) '([^\n\t]*)'((?: [A-Za-z]+: [^\n\t]*)*)$")

@@ -1,7 +1,7 @@
 """RLVR on a policy's own rollouts: the world model imagines what a policy's actions do while
 the policy acts on the frames it imagines, and the simulator says what would have happened.
 
-Policy evaluation (`domains.robot.policy_eval`) asks a multi-step world model to continue from
+Policy evaluation (`domains.robot.policy_success`) asks a multi-step world model to continue from
 frames it drew itself, with actions a policy chose on those frames. RL on the dataset's windows
 (`RobotTask`) scores the model on the dataset policy's actions after true frames. This task
 scores it where policy evaluation uses it, and the reward stays verifiable:
@@ -43,7 +43,7 @@ import torch
 from rlvr_world.core.protocols import Example
 from rlvr_world.core.sampler import Samples, SamplingConfig
 from rlvr_world.domains.robot.policies import episode_seeds
-from rlvr_world.domains.robot.policy_eval import POLICIES, make_frame_policy
+from rlvr_world.domains.robot.policy_success import POLICIES, make_frame_policy
 from rlvr_world.domains.robot.sim import TASKS, TabletopSimulator
 from rlvr_world.domains.robot.task import RobotTask
 from rlvr_world.video.autoencoder import float_to_frames

@@ -55,7 +55,7 @@ __all__ = [
     "TASKS",
     "BoxSpace",
     "TabletopSimulator",
-    "Task",
+    "TaskSpec",
     "check_simulator",
     "in_goal",
     "make_simulator",
@@ -154,8 +154,8 @@ def _place_success(state: dict) -> bool:
 
 
 @dataclass(frozen=True)
-class Task:
-    """A registered task: its goals layout, success test and default episode length.
+class TaskSpec:
+    """A registered tabletop task: its goals layout, success test and default episode length.
 
     goals: "target" (one goal for object 0), "each" (one goal per object) or "none".
     """
@@ -168,12 +168,14 @@ class Task:
     success: Callable[[dict], bool]
 
 
-TASKS: dict[str, Task] = {
+TASKS: dict[str, TaskSpec] = {
     task.name: task
     for task in (
-        Task("push", "push the red block into the red goal", "target", 1, 60, _push_success),
-        Task("sort", "put every object into the goal of its colour", "each", 2, 120, _sort_success),
-        Task(
+        TaskSpec("push", "push the red block into the red goal", "target", 1, 60, _push_success),
+        TaskSpec(
+            "sort", "put every object into the goal of its colour", "each", 2, 120, _sort_success
+        ),
+        TaskSpec(
             "lift",
             f"grasp the red block and hold it up for {LIFT_HOLD_STEPS} steps",
             "none",
@@ -181,7 +183,7 @@ TASKS: dict[str, Task] = {
             40,
             _lift_success,
         ),
-        Task(
+        TaskSpec(
             "place",
             "pick up the red block and put it down in the red goal",
             "target",
@@ -193,7 +195,7 @@ TASKS: dict[str, Task] = {
 }
 
 
-def _task(name: str) -> Task:
+def _task(name: str) -> TaskSpec:
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
     return TASKS[name]

@@ -513,5 +513,6 @@ def make_reward(name: str, compat: Compat = "fixed") -> Callable[..., list[float
         return reward_function(predictions, references, contexts, compat=compat)
 
     reward.__name__ = reward.__qualname__ = f"textgame_{name}"
+    reward.term = name  # the same value as the task's `score` term of this name
     reward.__doc__ = f"{reward_function.__doc__}\n\nBound: compat={compat!r}."
     return reward

@@ -8,7 +8,7 @@ from rlvr_world.domains.textgame.data import load_transitions, save_transitions
 from rlvr_world.domains.textgame.prompts import answer_text, question_text
 from rlvr_world.domains.textgame.simulator import GAMES, generate_transitions
 from rlvr_world.domains.textgame.task import TextGameTask
-from rlvr_world.text.runs import SPLITS, load_split_files, prepare_text_data
+from rlvr_world.text.run_data import SPLITS, load_split_files, prepare_text_data, write_splits
 
 # Each split's episodes come from its own seed stream, so no episode is shared between splits.
 SEED_OFFSETS = {"train": 0, "valid": 2_000_003, "test": 1_000_003}
@@ -34,7 +34,7 @@ def simulate(data_config, seed: int) -> dict[str, list]:
 
 
 def load_splits(data_config, seed: int) -> dict[str, list]:
-    """Transitions from files where given (`text.runs.load_split_files`), else simulated."""
+    """Transitions from files where given (`text.run_data.load_split_files`), else simulated."""
     if not data_config.train_path:
         return simulate(data_config, seed)
     return load_split_files(data_config, seed, load_transitions)
@@ -61,4 +61,19 @@ def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) 
         prompt_style=data_config.prompt_style,
         compat=config.rlvr.compat,
         max_question_tokens=data_config.max_question_tokens,
+    )
+
+
+def write_dataset(config, out: Path, format: str = "jsonl") -> list[str]:
+    """`rlvr-world data`: the simulated splits as jsonl or as the RL parquet (full prompts) in
+    `out`; one line a file for the terminal."""
+    from rlvr_world.domains.textgame.data import save_parquet
+
+    return write_splits(
+        simulate(config.data, config.seed),
+        Path(out),
+        format,
+        save=save_transitions,
+        save_parquet=save_parquet,
+        full_question=lambda t: question_text(t, "full"),
     )

@@ -15,7 +15,7 @@ with a value function and takes the best. Here:
   text alone (the page title, headings, links, messages, field values), since a predicted page
   has no simulator state behind it. `Goal` holds what the objective names (the product, the
   order, the post, the texts). Levels follow the simulator's own progress measure
-  (`tasks.py`), as far as a page shows them:
+  (`goals.py`), as far as a page shows them:
 
 | task | 1.0 | 0.8 / 0.7 | 0.6 | 0.5 / 0.4 | 0.3 / 0.2 / 0.1 | 0 |
 | --- | --- | --- | --- | --- | --- | --- |
@@ -50,7 +50,7 @@ from rlvr_world.domains.web.diff import apply_diff, diff_sections
 from rlvr_world.domains.web.policies import ExpertPolicy
 from rlvr_world.domains.web.prompts import question_text
 from rlvr_world.domains.web.sim import WebSimulator
-from rlvr_world.domains.web.site import Layout  # noqa: F401  (the doctest's page sizes)
+from rlvr_world.domains.web.site.model import Layout  # noqa: F401  (the doctest's page sizes)
 
 __all__ = [
     "AgentState",
@@ -83,8 +83,9 @@ class AgentState:
 
 @dataclass(frozen=True)
 class Goal:
-    """What an objective names, for `tree_progress`: the task, target product names, an order
-    number and status, a post title, the texts to type, and the sites' names."""
+    """What a browsing goal's objective names, as a page's text shows it, for `tree_progress`:
+    the web task, target product names, an order number and status, a post title, the texts to
+    type, and the sites' names."""
 
     task: str
     products: tuple[str, ...] = ()
@@ -99,19 +100,19 @@ class Goal:
 
 
 def goal_of(sim: WebSimulator) -> Goal:
-    """The `Goal` of the simulator's current task (what its objective text names)."""
-    task, site = sim.task, sim.state.site
-    pids = getattr(task, "pids", None) or ((task.pid,) if hasattr(task, "pid") else ())
-    post = site.post(task.post_id).title if hasattr(task, "post_id") else None
+    """The `Goal` of the simulator's current browsing goal (what its objective text names)."""
+    goal, site = sim.goal, sim.state.site
+    pids = getattr(goal, "pids", None) or ((goal.pid,) if hasattr(goal, "pid") else ())
+    post = site.post(goal.post_id).title if hasattr(goal, "post_id") else None
     return Goal(
-        task=task.name,
+        task=goal.name,
         products=tuple(site.product(pid).name for pid in pids),
-        number=getattr(task, "number", None),
-        status=getattr(task, "status", None),
+        number=getattr(goal, "number", None),
+        status=getattr(goal, "status", None),
         post=post,
-        text=getattr(task, "text", None),
-        customer=getattr(task, "customer", None),
-        address=getattr(task, "address", None),
+        text=getattr(goal, "text", None),
+        customer=getattr(goal, "customer", None),
+        address=getattr(goal, "address", None),
         store=site.store_name,
         forum=site.forum_name,
     )

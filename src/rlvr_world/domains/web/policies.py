@@ -1,8 +1,8 @@
 """Policies for the web simulator and the rollouts whose steps become (state, action, next
 state) transitions for the web world model.
 
-- `ExpertPolicy(noise)`: a scripted solver for every task in `TASKS`. Each step it reads the
-  simulator's state (the task's target, the route of the page, the site data) and the current
+- `ExpertPolicy(noise)`: a scripted solver for every goal in `GOALS`. Each step it reads the
+  simulator's state (the goal's target, the route of the page, the site data) and the current
   tree (element ids, field values) and takes the next step towards the goal, so it recovers
   from any detour; with probability `noise` it takes a random legal action instead. Per episode
   it draws a strategy (search or browse menus and pages, Enter or a button to submit, read the
@@ -25,8 +25,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from rlvr_world.domains.web.sim import Node, WebSimulator, find_nodes
-from rlvr_world.domains.web.site import (
+from rlvr_world.domains.web.sim import WebSimulator, find_nodes
+from rlvr_world.domains.web.site.routes import (
     HOMES,
     SHOP,
     SORTS,
@@ -36,6 +36,7 @@ from rlvr_world.domains.web.site import (
     product_listing,
     visible_range,
 )
+from rlvr_world.domains.web.state import Node
 
 __all__ = ["ExpertPolicy", "Policy", "RandomPolicy", "Step", "rollout"]
 
@@ -130,77 +131,77 @@ class ExpertPolicy:
 
     def expert_action(self, sim: WebSimulator) -> str:
         """The noise-free next action."""
-        task = sim.task
-        if task.name != "order_status" and task.check(sim.state, None):
+        goal = sim.goal
+        if goal.name != "order_status" and goal.check(sim.state, None):
             return "stop []"
-        return getattr(self, f"_{task.name}")(sim, task)
+        return getattr(self, f"_{goal.name}")(sim, goal)
 
     # -------------------------------------------------------------------------- tasks
 
-    def _add_to_cart(self, sim: WebSimulator, task) -> str:
-        return self._reach_product(sim, task.pid, task.texts[0], task.sort) or self._add(sim)
+    def _add_to_cart(self, sim: WebSimulator, goal) -> str:
+        return self._reach_product(sim, goal.pid, goal.texts[0], goal.sort) or self._add(sim)
 
-    def _open_product(self, sim: WebSimulator, task) -> str:
-        return self._reach_product(sim, task.pid, task.texts[0]) or "stop []"
+    def _open_product(self, sim: WebSimulator, goal) -> str:
+        return self._reach_product(sim, goal.pid, goal.texts[0]) or "stop []"
 
-    def _checkout(self, sim: WebSimulator, task) -> str:
+    def _checkout(self, sim: WebSimulator, goal) -> str:
         state, route = sim.state, sim.state.route
         cart = state.site.cart
-        keep = next((pid for pid, n in cart.items() if pid in task.pids and n == 1), None)
+        keep = next((pid for pid, n in cart.items() if pid in goal.pids and n == 1), None)
         wrong = [pid for pid in cart if pid != keep]
         if wrong:
             if route.site == "shop" and route.page == "cart":
                 return self._remove(sim, state.site.product(wrong[0]).name)
             return self._open_cart(sim)
         if not cart:
-            target = task.pids[0]
-            return self._reach_product(sim, target, task.texts[0]) or self._add(sim)
+            target = goal.pids[0]
+            return self._reach_product(sim, target, goal.texts[0]) or self._add(sim)
         if route.site == "shop" and route.page == "checkout":
             name = _first(sim.root, "textbox", "Full name")
             address = _first(sim.root, "textbox", "Address")
-            if name.props.get("value") != task.customer:
-                return f"type [{name.id}] [{task.customer}] [0]"
-            if address.props.get("value") != task.address:
-                return f"type [{address.id}] [{task.address}] [{int(self.enter)}]"
+            if name.props.get("value") != goal.customer:
+                return f"type [{name.id}] [{goal.customer}] [0]"
+            if address.props.get("value") != goal.address:
+                return f"type [{address.id}] [{goal.address}] [{int(self.enter)}]"
             return _click(_first(sim.root, "button", "Place Order"))
         if route.site == "shop" and route.page == "cart":
             return _click(_first(sim.root, "button", "Proceed to Checkout"))
         return self._open_cart(sim)
 
-    def _order_status(self, sim: WebSimulator, task) -> str:
+    def _order_status(self, sim: WebSimulator, goal) -> str:
         route = sim.state.route
-        if route.site == "admin" and route.page == "order" and route.arg == str(task.number):
+        if route.site == "admin" and route.page == "order" and route.arg == str(goal.number):
             status = next(
                 n.name for n in find_nodes(sim.root, "StaticText") if n.name.startswith("Status: ")
             )
             return f"stop [{status.removeprefix('Status: ')}]"
-        row = self._visible_row(sim, task.number)
+        row = self._visible_row(sim, goal.number)
         if row is not None and self.read_table:
             status = [child for child in row.children if child.role == "cell"][2]
             return f"stop [{status.name}]"
-        return self._reach_order(sim, task.number)
+        return self._reach_order(sim, goal.number)
 
-    def _update_status(self, sim: WebSimulator, task) -> str:
+    def _update_status(self, sim: WebSimulator, goal) -> str:
         route = sim.state.route
-        if route.site == "admin" and route.page == "order" and route.arg == str(task.number):
+        if route.site == "admin" and route.page == "order" and route.arg == str(goal.number):
             combobox = _first(sim.root, "combobox", "Change status")
-            if combobox.props.get("value") == task.status:
+            if combobox.props.get("value") == goal.status:
                 return _click(_first(sim.root, "button", "Save"))
             if combobox.props.get("expanded") == "True":
-                return _click(_first(combobox, "option", task.status))
+                return _click(_first(combobox, "option", goal.status))
             return _click(combobox)
-        return self._reach_order(sim, task.number)
+        return self._reach_order(sim, goal.number)
 
-    def _reply_post(self, sim: WebSimulator, task) -> str:
+    def _reply_post(self, sim: WebSimulator, goal) -> str:
         state, route = sim.state, sim.state.route
-        if route.site == "forum" and route.page == "post" and route.arg == str(task.post_id):
+        if route.site == "forum" and route.page == "post" and route.arg == str(goal.post_id):
             box = _first(sim.root, "textbox", "Write a reply")
-            if box.props.get("value") != task.text:
-                return f"type [{box.id}] [{task.text}] [{int(self.enter)}]"
+            if box.props.get("value") != goal.text:
+                return f"type [{box.id}] [{goal.text}] [{int(self.enter)}]"
             return _click(_first(sim.root, "button", "Post"))
         if route.site == "forum" and route.page == "home":
             posts = post_listing(state.site)
-            index = next(i for i, post in enumerate(posts) if post.pid == task.post_id)
+            index = next(i for i, post in enumerate(posts) if post.pid == goal.post_id)
             return self._reach_row(sim, index, len(posts), posts[index].title)
         if route.site == "forum":
             return _click(_first(sim.root, "link", "Latest posts"))

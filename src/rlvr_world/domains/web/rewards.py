@@ -234,5 +234,6 @@ def make_reward(name: str) -> Callable[..., list[float]]:
         return reward_function(predictions, references, contexts)
 
     reward.__name__ = reward.__qualname__ = f"web_{name}"
+    reward.term = name  # the same value as the task's `score` term of this name
     reward.__doc__ = reward_function.__doc__
     return reward

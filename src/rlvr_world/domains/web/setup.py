@@ -6,13 +6,13 @@ from pathlib import Path
 
 from rlvr_world.domains.web.data import WebTransition, load_transitions, save_transitions
 from rlvr_world.domains.web.diff import tree_diff
+from rlvr_world.domains.web.goals import GOALS
 from rlvr_world.domains.web.policies import ExpertPolicy, rollout
 from rlvr_world.domains.web.prompts import answer_text, question_text
 from rlvr_world.domains.web.sim import WebSimulator
-from rlvr_world.domains.web.site import Layout
+from rlvr_world.domains.web.site.model import Layout
 from rlvr_world.domains.web.task import WebTask
-from rlvr_world.domains.web.tasks import TASKS
-from rlvr_world.text.runs import SPLITS, load_split_files, prepare_text_data
+from rlvr_world.text.run_data import SPLITS, load_split_files, prepare_text_data, write_splits
 
 # Each split's episodes come from its own seed stream, so no episode is shared between splits.
 SEED_OFFSETS = {"train": 0, "valid": 2_000_003, "test": 1_000_003}
@@ -53,10 +53,10 @@ def episode_transitions(
 def simulate(web_config, seed: int) -> dict[str, list[WebTransition]]:
     """Training, validation and test transitions: per task, episodes cycle through the
     expert's noise levels."""
-    tasks = list(web_config.tasks) or sorted(TASKS)
-    unknown = [t for t in tasks if t not in TASKS]
+    tasks = list(web_config.tasks) or sorted(GOALS)
+    unknown = [t for t in tasks if t not in GOALS]
     if unknown:
-        raise ValueError(f"web.tasks: unknown tasks {unknown}; known: {', '.join(sorted(TASKS))}")
+        raise ValueError(f"web.tasks: unknown tasks {unknown}; known: {', '.join(sorted(GOALS))}")
     counts = {
         "train": web_config.train_episodes_per_task,
         "valid": web_config.valid_episodes_per_task,
@@ -89,7 +89,7 @@ def load_splits(config) -> dict[str, list[WebTransition]]:
 
 def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) -> WebTask:
     """The run's task (`config` is a `RunConfig`); data and tokenizer as any text run's
-    (`text.runs.prepare_text_data`)."""
+    (`text.run_data.prepare_text_data`)."""
     style = config.data.prompt_style
     splits, tokenizer = prepare_text_data(
         config,
@@ -102,4 +102,19 @@ def prepare_task(config, run_dir: Path, init_dir: Path | None = None, log=None) 
     )
     return WebTask(
         splits, tokenizer, prompt_style=style, max_question_tokens=config.data.max_question_tokens
+    )
+
+
+def write_dataset(config, out: Path, format: str = "jsonl") -> list[str]:
+    """`rlvr-world data`: the simulated splits as jsonl or as the RL parquet (full prompts) in
+    `out`; one line a file for the terminal."""
+    from rlvr_world.domains.web.data import save_parquet
+
+    return write_splits(
+        simulate(config.web, config.seed),
+        Path(out),
+        format,
+        save=save_transitions,
+        save_parquet=save_parquet,
+        full_question=lambda t: question_text(t, "full"),
     )

@@ -1,14 +1,14 @@
 """A deterministic simulated browser over generated websites, observed as WebArena
 accessibility trees: the web domain's simulator (SPEC §4).
 
-The sites (a shop, its admin panel and a forum; see site.py) are generated from the episode's
-seed; tasks (tasks.py) are checked against the simulator's own state. The contract follows
-Gymnasium, with text in and out:
+The sites (a shop, its admin panel and a forum; see site/) are generated from the episode's
+seed; browsing goals (goals.py) are checked against the simulator's own state (state.py). The
+contract follows Gymnasium, with text in and out:
 
 - `reset(seed=None, task=None) -> Observation`; `step(action) -> Observation`; an
   `Observation` holds the URL, the rendered tree, the tab titles, a message ('' or why the
   action was invalid) and `done` (after `stop`). `legal_actions()` lists useful concrete
-  actions; `success()` and `progress()` judge the task from the state.
+  actions; `success()` and `progress()` judge the goal from the state.
 - Actions are WebArena's strings: `click [id]`, `type [id] [text] [press_enter_after]` (1 or 0,
   default 1), `hover [id]`, `press [key_comb]`, `scroll [up]` / `scroll [down]`, `goto [url]`,
   `go_back`, `go_forward`, `new_tab`, `tab_focus [tab_index]`, `close_tab`, `stop [answer]`.
@@ -43,51 +43,27 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from rlvr_world.domains.web.site import (
-    BLANK,
-    FOCUSABLE,
-    Element,
-    Layout,
-    Route,
-    Site,
-    View,
-    build_page,
-    generate_site,
-    route,
-    run_handler,
-    whole_number,
-)
-from rlvr_world.domains.web.tasks import TASKS, WebTask, make_task
+from rlvr_world.domains.web.goals import GOALS, BrowsingGoal, make_goal
+from rlvr_world.domains.web.site.forms import run_handler
+from rlvr_world.domains.web.site.model import Layout, generate_site
+from rlvr_world.domains.web.site.pages import FOCUSABLE, Element, build_page
+from rlvr_world.domains.web.site.routes import BLANK, whole_number
+from rlvr_world.domains.web.state import Entry, Node, Tab, WebState
 
 __all__ = [
     "ACTION_KINDS",
     "Action",
-    "Node",
     "Observation",
-    "Tab",
     "WebSimulator",
-    "WebState",
     "find_nodes",
     "parse_action",
     "render",
 ]
 
 # ------------------------------------------------------------------------------ the tree
-
-
-@dataclass
-class Node:
-    """One accessibility-tree element. `props` are ordered (`focused` first when present)."""
-
-    id: int
-    role: str
-    name: str
-    props: dict[str, str] = field(default_factory=dict)
-    children: list[Node] = field(default_factory=list)
-
 
 # characters that end a line for str.splitlines(), and the tab that indents the tree
 _LINE_BREAKS = re.compile("\r\n|[\n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -254,62 +230,7 @@ def _parse_keys(text: str) -> str | None:
     return "+".join([*canonical, key])
 
 
-# ------------------------------------------------------------------------- browser state
-
-
-@dataclass
-class Entry:
-    """One page in a tab's history: its URL and the state of the visit."""
-
-    url: str
-    view: View = field(default_factory=View)
-
-
-@dataclass
-class Tab:
-    """A tab: its history, the position in it, and the last render (ids by element identity,
-    the tree, its elements by id and the length of its scrollable list)."""
-
-    history: list[Entry]
-    index: int = 0
-    title: str = ""
-    ids: dict[str, int] = field(default_factory=dict)
-    root: Node | None = None
-    tree: str = ""
-    elements: dict[int, Element] = field(default_factory=dict)
-    rows: int = 0
-
-    @property
-    def entry(self) -> Entry:
-        return self.history[self.index]
-
-
-@dataclass
-class WebState:
-    """Everything the simulator knows: the sites' data, the tabs, the active tab, and whether
-    `stop` was called with which answer. Tasks read it (read-only)."""
-
-    site: Site
-    tabs: list[Tab]
-    active: int = 0
-    done: bool = False
-    answer: str | None = None
-
-    @property
-    def tab(self) -> Tab:
-        return self.tabs[self.active]
-
-    @property
-    def url(self) -> str:
-        return self.tab.entry.url
-
-    @property
-    def view(self) -> View:
-        return self.tab.entry.view
-
-    @property
-    def route(self) -> Route:
-        return route(self.site, self.url)
+# --------------------------------------------------------------------------- observations
 
 
 @dataclass
@@ -336,24 +257,24 @@ class WebSimulator:
         self.layout = layout or Layout()
         self._rng = random.Random(seed)
         self._state: WebState | None = None
-        self._task: WebTask | None = None
+        self._goal: BrowsingGoal | None = None
         self._next_id = 0
 
     # ------------------------------------------------------------------------ contract
 
     def reset(self, seed: int | None = None, task: str | None = None) -> Observation:
-        """Start an episode: generate the sites, sample a task (by registry name; None = one
-        drawn from the seed) and open its start page in a single tab."""
-        if task is not None and task not in TASKS:
-            raise ValueError(f"unknown web task {task!r}; known: {', '.join(sorted(TASKS))}")
+        """Start an episode: generate the sites, sample a goal of the web task `task` (a name
+        in `GOALS`; None = one drawn from the seed) and open its start page in a single tab."""
+        if task is not None and task not in GOALS:
+            raise ValueError(f"unknown web task {task!r}; known: {', '.join(sorted(GOALS))}")
         if seed is not None:
             self._rng = random.Random(seed)
         rng = self._rng
-        name = task if task is not None else rng.choice(sorted(TASKS))
+        name = task if task is not None else rng.choice(sorted(GOALS))
         site = generate_site(rng, self.layout)
-        self._task = make_task(name, site, rng)
+        self._goal = make_goal(name, site, rng)
         self._next_id = rng.randrange(100, 1000)
-        self._state = WebState(site=site, tabs=[Tab([Entry(self._task.start_url)])])
+        self._state = WebState(site=site, tabs=[Tab([Entry(self._goal.start_url)])])
         self._render()
         return self.observation()
 
@@ -389,12 +310,13 @@ class WebSimulator:
     @property
     def objective(self) -> str:
         self._require()
-        return self._task.objective
+        return self._goal.objective
 
     @property
-    def task(self) -> WebTask:
+    def goal(self) -> BrowsingGoal:
+        """The episode's browsing goal (goals.py)."""
         self._require()
-        return self._task
+        return self._goal
 
     @property
     def url(self) -> str:
@@ -411,20 +333,20 @@ class WebSimulator:
         return self._require().tab.root
 
     def success(self) -> bool:
-        """Whether the task is solved (answer tasks: by the `stop` answer)."""
+        """Whether the goal is reached (answer goals: by the `stop` answer)."""
         state = self._require()
-        return bool(self._task.check(state, state.answer))
+        return bool(self._goal.check(state, state.answer))
 
     def progress(self) -> float:
-        """The task's progress in [0, 1] (see tasks.py)."""
-        return float(self._task.progress(self._require()))
+        """The goal's progress in [0, 1] (see goals.py)."""
+        return float(self._goal.progress(self._require()))
 
     def legal_actions(self) -> list[str]:
         """A useful list of valid actions on the current page, in tree order: `click` on every
-        interactive element, `type` into each field with a few task texts (press Enter),
+        interactive element, `type` into each field with a few goal texts (press Enter),
         `hover` on elements that react to it, `press` Enter/Tab/Escape, `scroll` where the
         list can move, history and tab actions that are possible, and `stop` (with the answers
-        the task's answer check would read off the page, for answer tasks)."""
+        the goal's answer check would read off the page, for answer goals)."""
         state = self._require()
         if state.done:
             return []
@@ -437,7 +359,7 @@ class WebSimulator:
             if element.field == "number":
                 actions += [f"type [{node_id}] [{n}] [0]" for n in ("1", "2", "3")]
             elif element.field:
-                actions += [f"type [{node_id}] [{text}] [1]" for text in self._task.texts[:3]]
+                actions += [f"type [{node_id}] [{text}] [1]" for text in self._goal.texts[:3]]
             if element.hover:
                 hovers.append(f"hover [{node_id}]")
         actions += hovers + ["press [Enter]", "press [Tab]", "press [Escape]"]
@@ -454,7 +376,7 @@ class WebSimulator:
         actions += [f"tab_focus [{i}]" for i in range(len(state.tabs)) if i != state.active]
         if len(state.tabs) > 1:
             actions.append("close_tab")
-        answers = self._task.answer_candidates(tab.root) if self._task.needs_answer else []
+        answers = self._goal.answer_candidates(tab.root) if self._goal.needs_answer else []
         actions += [f"stop [{answer}]" for answer in answers] or ["stop []"]
         return actions
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rlvr_world.eval.agreement import check_paired
+from rlvr_world.core.agreement import check_paired
 
 __all__ = [
     "mean_difference",

@@ -10,14 +10,13 @@ One run = one folder:
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from rlvr_world.core.checkpoint import atomic_write_text
+from rlvr_world.core.checkpoint import atomic_write_text, plain_number
 
 
 class Every:
@@ -28,14 +27,6 @@ class Every:
 
     def __call__(self, step: int) -> bool:
         return self.n > 0 and step % self.n == 0
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item"):
-        return _clean(value.item())
-    return value
 
 
 class Logger:
@@ -55,7 +46,7 @@ class Logger:
         if not self.enabled:
             return
         row = {"phase": phase, "step": step, "time": time.time()}
-        row.update({k: _clean(v) for k, v in metrics.items()})
+        row.update({k: plain_number(v) for k, v in metrics.items()})
         with self.path.open("a") as handle:
             handle.write(json.dumps(row) + "\n")
         if self._writer is not None:
@@ -127,7 +118,3 @@ def read_config(folder: str | Path) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"{folder} is not a run folder (no config.yaml)")
     return yaml.safe_load(path.read_text())
-
-
-def write_json(path: Path, value: Any) -> None:
-    atomic_write_text(path, json.dumps(value, indent=2, default=_clean) + "\n")

@@ -2,7 +2,7 @@
 
 `compare_policies` measures every (task, policy) pair's true success rate in the simulator and
 its estimate inside each world model, and how well the estimates agree with the truth (MAE,
-Pearson correlation, MMRV: `eval.agreement`). `estimate_policy` does one pair with one world
+Pearson correlation, MMRV: `core.agreement`). `estimate_policy` does one pair with one world
 model and keeps the imagined rollouts as GIFs in the run folder
 (`policy-eval/<task>-<policy>/`), which the run's report shows.
 
@@ -22,8 +22,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from rlvr_world.core.agreement import mean_absolute_error, mmrv, pearson
+from rlvr_world.core.checkpoint import write_json
 from rlvr_world.core.sampler import SamplingConfig
-from rlvr_world.domains.robot.policy_eval import (
+from rlvr_world.core.stats import rate_mae_intervals
+from rlvr_world.domains.robot.policy_success import (
     EVAL_TASKS,
     POLICIES,
     Episode,
@@ -36,9 +39,6 @@ from rlvr_world.domains.robot.policy_eval import (
     run_true,
 )
 from rlvr_world.domains.robot.sim import TASKS
-from rlvr_world.eval.agreement import mean_absolute_error, mmrv, pearson
-from rlvr_world.eval.stats import rate_mae_intervals
-from rlvr_world.train.run import write_json
 
 __all__ = ["SEED_OFFSET", "compare_policies", "estimate_policy", "save_gif"]
 
@@ -160,7 +160,7 @@ def compare_policies(
     (the same with each chunk decoded given the real frame before it: the part of the bound
     lost within chunks, before decoded contexts compound it), "episodes_per_policy",
     "true_episodes_per_policy", "max_steps", "seconds", "mae_ci95": {model: (low, high)} and
-    "mae_difference_ci95": {"<model> - <first model>": (low, high)} (`eval.stats.
+    "mae_difference_ci95": {"<model> - <first model>": (low, high)} (`core.stats.
     rate_mae_intervals`: a paired bootstrap over the imagined episodes, true rates fixed)}.
     Pearson pools every (task, policy); MMRV ranks the policies of each task among
     themselves (as SIMPLER) and averages over tasks; MAE pools."""
@@ -264,6 +264,7 @@ def compare_policies(
 
 def estimate_policy(
     run: str | Path,
+    world_model: tuple,
     task: str,
     policy: str,
     episodes: int = 8,
@@ -276,11 +277,10 @@ def estimate_policy(
     """One policy's true and estimated success with one world model (a multi-step video run).
     Writes `RUN/policy-eval/<task>-<policy>/`: `result.json` and, for the first `gifs`
     episodes, `episode_<i>.gif` (real | imagined, side by side); returns result.json's
-    contents plus "folder"."""
-    from rlvr_world.train.pipeline import load_video_world_model
-
+    contents plus "folder". world_model: the run's (model, frame tokenizer, config), as
+    `train.pipeline.load_video_world_model` loads them."""
     run = Path(run)
-    model, tokenizer, config = load_video_world_model(run, checkpoint)
+    model, tokenizer, config = world_model
     _require_multi(config)
     size = config.video.frame_size
     seeds = _seeds(seed, task, episodes)

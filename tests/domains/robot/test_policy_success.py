@@ -5,8 +5,8 @@ import numpy as np
 import torch
 
 from rlvr_world.core.sampler import SamplingConfig
-from rlvr_world.domains.robot import policy_eval
-from rlvr_world.domains.robot.policy_eval import imagine
+from rlvr_world.domains.robot import policy_success
+from rlvr_world.domains.robot.policy_success import imagine
 from rlvr_world.video.autoencoder import float_to_frames
 
 
@@ -38,14 +38,14 @@ ACTIONS = [[0.5, -0.5, 0.0, 0.0], [-1.0, 0.25, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0]]
 
 def _spy(monkeypatch):
     calls = []
-    real = policy_eval.rollout
+    real = policy_success.rollout
 
     def spy(model, questions, config, **kwargs):
         samples = real(model, questions, config, **kwargs)
         calls.append((questions, kwargs["num_spans"], samples))
         return samples
 
-    monkeypatch.setattr(policy_eval, "rollout", spy)
+    monkeypatch.setattr(policy_success, "rollout", spy)
     return calls
 
 
@@ -112,7 +112,7 @@ def test_imagination_is_reproducible_under_a_seed(model, tokenizer, episodes):
 
 
 def test_action_probe_measures_against_the_true_moves(model, tokenizer):
-    from rlvr_world.domains.robot.policy_eval import action_probe
+    from rlvr_world.domains.robot.policy_success import action_probe
 
     probe = action_probe(model, tokenizer, "push", [0, 1, 2], size=32)
     assert probe["starts"] == 3
@@ -156,14 +156,14 @@ def test_future_tokenizer_chunks_start_from_the_decoded_frame(
 
 
 def test_action_probe_with_a_future_tokenizer(model, future_tokenizer):
-    from rlvr_world.domains.robot.policy_eval import action_probe
+    from rlvr_world.domains.robot.policy_success import action_probe
 
     probe = action_probe(model, future_tokenizer, "push", [0, 1], size=32)
     assert probe["starts"] == 2 and 0.03 <= probe["static_error"] <= 0.05 + 1e-9
 
 
 def test_decode_episode_round_trips_chunks_as_imagination_does(future_tokenizer, episodes):
-    from rlvr_world.domains.robot.policy_eval import decode_episode
+    from rlvr_world.domains.robot.policy_success import decode_episode
 
     tok = future_tokenizer
     frames = episodes[0]["image"][:6]

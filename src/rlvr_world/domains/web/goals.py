@@ -1,8 +1,9 @@
-"""Web tasks: objectives over the simulated sites whose success the simulator checks from its
-own state (`WebState` in sim.py), and a verifiable progress measure for planning.
+"""Browsing goals: objectives over the simulated sites whose success the simulator checks from
+its own state (`WebState` in state.py), and a verifiable progress measure for planning.
 
-Each task is sampled from the generated site (`TASKS[name].sample(site, rng)`, or
-`make_task`) and has an `objective` (the text an agent reads), a `start_url`, a few `texts` an
+Each web task (the names `web.tasks` and `--task` take: add_to_cart, checkout, ...) is a kind
+of goal. A goal is sampled from the generated site (`GOALS[name].sample(site, rng)`, or
+`make_goal`) and has an `objective` (the text an agent reads), a `start_url`, a few `texts` an
 agent might type (for `legal_actions`), `check(state, answer) -> bool` and
 `progress(state) -> float` in [0, 1].
 
@@ -29,34 +30,29 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
-from rlvr_world.domains.web.site import (
+from rlvr_world.domains.web.site.model import STATUSES, USERNAME, Product, Site
+from rlvr_world.domains.web.site.routes import (
     HOMES,
-    STATUSES,
-    USERNAME,
-    Product,
-    Site,
     order_listing,
     post_listing,
     product_listing,
     visible_range,
 )
-
-if TYPE_CHECKING:
-    from rlvr_world.domains.web.sim import WebState
+from rlvr_world.domains.web.state import WebState
 
 __all__ = [
+    "GOALS",
     "REPLY_TEXTS",
-    "TASKS",
     "AddToCart",
+    "BrowsingGoal",
     "Checkout",
     "OpenProduct",
     "OrderStatus",
     "ReplyPost",
     "UpdateStatus",
-    "WebTask",
-    "make_task",
+    "make_goal",
 ]
 
 REPLY_TEXTS = (
@@ -68,8 +64,8 @@ REPLY_TEXTS = (
 )
 
 
-class WebTask(Protocol):
-    """A sampled task. `needs_answer`: success is judged by the `stop` answer."""
+class BrowsingGoal(Protocol):
+    """A sampled goal. `needs_answer`: success is judged by the `stop` answer."""
 
     name: ClassVar[str]
     needs_answer: ClassVar[bool]
@@ -78,7 +74,7 @@ class WebTask(Protocol):
     texts: tuple[str, ...]
 
     def check(self, state: WebState, answer: str | None) -> bool:
-        """Whether the task is solved in `state` (answer: the `stop` answer or None)."""
+        """Whether the goal is reached in `state` (answer: the `stop` answer or None)."""
 
     def progress(self, state: WebState) -> float:
         """How far along the objective `state` is, in [0, 1] (module docstring)."""
@@ -120,10 +116,10 @@ def _on(state: WebState, site: str, page: str, arg: object = None) -> bool:
     return route.site == site and route.page == page and (arg is None or route.arg == str(arg))
 
 
-def _finished(task: WebTask, state: WebState) -> float | None:
+def _finished(goal: BrowsingGoal, state: WebState) -> float | None:
     """Progress of an ended episode (1 solved, 0 not), or None while it runs."""
     if state.done:
-        return float(task.check(state, state.answer))
+        return float(goal.check(state, state.answer))
     return None
 
 
@@ -137,7 +133,7 @@ def _group(site: Site, rng: random.Random, min_size: int) -> list[Product]:
 
 
 class NoAnswer:
-    """A task finished by acting, not by answering: `stop` carries no answer to check.
+    """A goal reached by acting, not by answering: `stop` carries no answer to check.
 
     Its `progress` is 1 or 0 once the episode has ended, 1 while `check` holds, else the
     task's `_on_the_way(state)` level (the module's table)."""
@@ -423,15 +419,16 @@ class ReplyPost(NoAnswer):
         return 0.2 if state.route.site == "forum" else 0.0
 
 
-TASKS: dict[str, type] = {
-    task.name: task
-    for task in (AddToCart, OpenProduct, Checkout, OrderStatus, UpdateStatus, ReplyPost)
+GOALS: dict[str, type] = {
+    goal.name: goal
+    for goal in (AddToCart, OpenProduct, Checkout, OrderStatus, UpdateStatus, ReplyPost)
 }
 
 
-def make_task(name: str, site: Site, rng: random.Random) -> WebTask:
-    """Sample the task called `name` on `site`; an unknown name lists the known ones."""
-    if name not in TASKS:
-        raise ValueError(f"unknown web task {name!r}; known: {', '.join(sorted(TASKS))}")
-    sample: Callable[[Site, random.Random], WebTask] = TASKS[name].sample
+def make_goal(name: str, site: Site, rng: random.Random) -> BrowsingGoal:
+    """Sample a goal of the web task called `name` on `site`; an unknown name lists the known
+    ones."""
+    if name not in GOALS:
+        raise ValueError(f"unknown web task {name!r}; known: {', '.join(sorted(GOALS))}")
+    sample: Callable[[Site, random.Random], BrowsingGoal] = GOALS[name].sample
     return sample(site, rng)

@@ -78,3 +78,27 @@ def prepare_text_data(
             save(data_dir / f"{split}.jsonl", records)
         tokenizer.save(run_dir / "tokenizer")
     return splits, tokenizer
+
+
+def write_splits(
+    splits: dict[str, list],
+    out: Path,
+    format: str,
+    *,
+    save: Callable[[Path, Sequence[Any]], None],
+    save_parquet: Callable[[Path, Sequence[Any], list[str]], None],
+    full_question: Callable[[Any], str],
+) -> list[str]:
+    """A text domain's splits as `<out>/<split>.jsonl`, or as the RL parquet with each record's
+    full prompt; one line a file (records, how many change the state) for the terminal."""
+    lines = []
+    for split, records in splits.items():
+        if format == "parquet":
+            path = out / f"{split}.parquet"
+            save_parquet(path, records, [full_question(r) for r in records])
+        else:
+            path = out / f"{split}.jsonl"
+            save(path, records)
+        changed = sum(r.changed for r in records)
+        lines.append(f"{path}: {len(records)} transitions ({changed} changed)")
+    return lines

@@ -1,4 +1,8 @@
-"""Held-out evaluation: decode every question (greedy for language), score, summarise."""
+"""Held-out evaluation: decode every question (greedy for language), score, summarise.
+
+The training loops select their best checkpoint (and stop early) on the validation split with
+`heldout_selection`; `evaluate` also gives a run's final figures on the test split.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import torch
 
 from rlvr_world.core.protocols import Example
 from rlvr_world.core.sampler import SamplingConfig
+from rlvr_world.core.subsets import spread
+from rlvr_world.train.context import Context
 
 
 def generate(
@@ -80,3 +86,40 @@ def evaluate(
         for e, p, s in zip(examples, predictions, scores)
     ]
     return task.summarize(scores, examples), records, predictions
+
+
+def evaluate_heldout(ctx: Context, phase: str, step: int) -> dict:
+    """Evaluation (decoding as the `eval` config says) on the validation split, or
+    `eval.max_examples` of its examples spread evenly over it, logged under `<phase>/eval`.
+
+    Model selection (best checkpoint, early stopping) only ever sees this split; the test
+    split is kept for the final figures (`rlvr-world eval`)."""
+    examples = spread(ctx.task.examples("valid"), ctx.config.eval.max_examples)
+    with ctx.precision():
+        summary, _, _ = evaluate(
+            ctx.model,
+            ctx.task,
+            examples,
+            batch_size=ctx.config.eval.batch_size,
+            max_new_tokens=ctx.config.eval.max_new_tokens,
+            temperature=ctx.config.eval.temperature,
+            top_k=ctx.config.eval.top_k,
+            seed=ctx.config.eval.seed,
+        )
+    flat = {
+        f"{group}_{k}": v
+        for group, values in summary.items()
+        if isinstance(values, dict)
+        for k, v in values.items()
+        if isinstance(v, float)
+    }
+    flat.update({k: v for k, v in summary.items() if isinstance(v, float)})
+    ctx.logger.log(f"{phase}/eval", step, flat)
+    return summary
+
+
+def heldout_selection(ctx: Context, phase: str, step: int) -> float | None:
+    """`evaluate_heldout`'s selection score on rank 0 (None on the others). Every rank calls
+    it: with FSDP they all gather the weights rank 0 evaluates with."""
+    with ctx.world.gathered(ctx.model):
+        return evaluate_heldout(ctx, phase, step)["selection"] if ctx.world.main else None

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from rlvr_world.eval import agreement
-from rlvr_world.eval.agreement import mean_absolute_error, mmrv, pearson
+from rlvr_world.core import agreement
+from rlvr_world.core.agreement import mean_absolute_error, mmrv, pearson
 
 
 def test_mean_absolute_error_by_hand():

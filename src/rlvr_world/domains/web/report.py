@@ -5,38 +5,49 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rlvr_world.core.html import (
+    colors_by_name,
+    escape,
+    finite_number,
+    format_percent,
+    metric_series,
+    plot_grid,
+    png_image,
+    truncate,
+)
+from rlvr_world.domains.reporting import DomainReport, RunView, lookup, with_samples
 from rlvr_world.domains.web.data import WebTransition, load_transitions
 from rlvr_world.domains.web.rewards import SECTION_HEADERS, parse_sections
-from rlvr_world.eval.report import (
-    _COLORS,
-    _e,
-    _figure,
-    _get,
-    _number,
-    _percent,
-    _png,
-    _Run,
-    _series,
-    _truncate,
-)
+
+__all__ = ["report_sections"]
 
 _METRICS = ("f1", "precision", "recall")
 
 
-def _comparison(runs: Sequence[_Run]) -> str:
+def report_sections(
+    runs: Sequence[RunView], max_samples: int, max_frame_samples: int
+) -> DomainReport:
+    """The F1 table, the curves and up to `max_samples` sample predictions."""
+    runs = [with_samples(run) for run in runs]
+    return DomainReport(runs, [_comparison(runs), _curves(runs), _samples(runs, max_samples)])
+
+
+def _comparison(runs: Sequence[RunView]) -> str:
     head = "".join(f"<th>{m} %</th>" for m in _METRICS)
     head += "<th>F1 unchanged %</th><th>F1 changed %</th><th>F1 vs first</th>"
-    base = _number(_get(runs[0].eval, "f1"))
+    base = finite_number(lookup(runs[0].eval, "f1"))
     rows = []
     for run in runs:
-        f1 = _number(_get(run.eval, "f1"))
-        cells = "".join(f"<td>{_percent(_get(run.eval, m))}</td>" for m in _METRICS)
+        f1 = finite_number(lookup(run.eval, "f1"))
+        cells = "".join(f"<td>{format_percent(lookup(run.eval, m))}</td>" for m in _METRICS)
         cells += "".join(
-            f"<td>{_percent(_get(run.eval, 'f1_by_split', s))}</td>"
+            f"<td>{format_percent(lookup(run.eval, 'f1_by_split', s))}</td>"
             for s in ("unchanged", "changed")
         )
         gain = f"{100 * (f1 - base):+.2f} pts" if f1 is not None and base is not None else "-"
-        rows.append(f"<tr><td>{_e(run.name)}</td><td>{run.phase}</td>{cells}<td>{gain}</td></tr>")
+        rows.append(
+            f"<tr><td>{escape(run.name)}</td><td>{run.phase}</td>{cells}<td>{gain}</td></tr>"
+        )
     return (
         "<h2>Held-out item F1</h2><p class='note'>F1, precision and recall of the predicted "
         "New / Deleted / Updated items (SPEC §4), greedy decoding, as in the paper's table.</p>"
@@ -44,8 +55,8 @@ def _comparison(runs: Sequence[_Run]) -> str:
     )
 
 
-def _curves(runs: Sequence[_Run]) -> str:
-    colors = {run.name: _COLORS[i % len(_COLORS)] for i, run in enumerate(runs)}
+def _curves(runs: Sequence[RunView]) -> str:
+    colors = colors_by_name([run.name for run in runs])
     panels = [
         ("mle", "loss", "MLE loss"),
         ("eval", "f1", "held-out F1"),
@@ -61,20 +72,20 @@ def _curves(runs: Sequence[_Run]) -> str:
                 if phase == "eval"
                 else run.rows(phase)
             )
-            steps, values = _series(rows, key)
+            steps, values = metric_series(rows, key)
             if steps:
                 lines.append((run, steps, values))
         if lines:
             drawn.append((title, lines))
     if not drawn:
         return "<h2>Training curves</h2><p class='note'>No training logged.</p>"
-    figure, axes = _figure(len(drawn))
+    figure, axes = plot_grid(len(drawn))
     for axis, (title, lines) in zip(axes, drawn):
         for run, steps, values in lines:
             axis.plot(steps, values, color=colors[run.name], marker=".", label=run.name)
         axis.set(title=title, xlabel="step")
         axis.legend(fontsize=8)
-    return f"<h2>Training curves</h2>{_png(figure)}"
+    return f"<h2>Training curves</h2>{png_image(figure)}"
 
 
 def _marked(text: str, gold: str) -> str:
@@ -83,14 +94,14 @@ def _marked(text: str, gold: str) -> str:
     parts = []
     for header, key in SECTION_HEADERS.items():
         items = "".join(
-            f"<li class='{'good' if item in theirs[key] else 'bad'}'>{_e(item)}</li>"
+            f"<li class='{'good' if item in theirs[key] else 'bad'}'>{escape(item)}</li>"
             for item in sorted(ours[key])
         )
         parts.append(f"<b>{header}</b><ul class='changes'>{items or '<li>(nothing)</li>'}</ul>")
     return "".join(parts)
 
 
-def _samples(runs: Sequence[_Run], limit: int) -> str:
+def _samples(runs: Sequence[RunView], limit: int) -> str:
     transitions: dict[str, WebTransition] = {}
     for run in runs:
         path = run.path / "data" / "test.jsonl"
@@ -103,7 +114,7 @@ def _samples(runs: Sequence[_Run], limit: int) -> str:
 
     # the samples where the runs disagree most come first
     def spread(i: str) -> float:
-        scores = [_number(_get(s.get(i), "scores", "f1")) or 0.0 for s in by_id]
+        scores = [finite_number(lookup(s.get(i), "scores", "f1")) or 0.0 for s in by_id]
         return max(scores) - min(scores)
 
     parts = [
@@ -116,23 +127,16 @@ def _samples(runs: Sequence[_Run], limit: int) -> str:
         for run, samples in zip(runs, by_id):
             sample = samples.get(i)
             if sample is not None:
-                f1 = _percent(_get(sample, "scores", "f1"))
+                f1 = format_percent(lookup(sample, "scores", "f1"))
                 columns.append(
-                    f"<div class='prediction'><h4>{_e(run.name)} (F1 {f1})</h4>"
+                    f"<div class='prediction'><h4>{escape(run.name)} (F1 {f1})</h4>"
                     f"{_marked(sample.get('response', ''), t.answer)}</div>"
                 )
         parts.append(
-            f"<div class='sample'><h3>{_e(i)}</h3><p><b>{_e(t.url)}</b> &mdash; "
-            f"{_e(t.objective)}<br>action: <code>{_e(t.action)}</code></p>"
+            f"<div class='sample'><h3>{escape(i)}</h3><p><b>{escape(t.url)}</b> &mdash; "
+            f"{escape(t.objective)}<br>action: <code>{escape(t.action)}</code></p>"
             f"<details><summary>page before the action</summary>"
-            f"<pre>{_e(_truncate(t.tree))}</pre></details>"
+            f"<pre>{escape(truncate(t.tree))}</pre></details>"
             f"<div class='predictions'>{''.join(columns)}</div></div>"
         )
     return "\n".join(parts)
-
-
-def web_sections(runs: Sequence[_Run], max_samples: int) -> list[str]:
-    return [_comparison(runs), _curves(runs), _samples(runs, max_samples)]
-
-
-__all__ = ["web_sections"]

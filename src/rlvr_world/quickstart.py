@@ -9,12 +9,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from rlvr_world.core.checkpoint import write_json
+from rlvr_world.domains import get_domain
+from rlvr_world.eval.report import write_report
 from rlvr_world.train.config import parse_override
 from rlvr_world.train.pipeline import evaluate_run, run_mle, run_rlvr
 from rlvr_world.train.presets import build_config
-from rlvr_world.train.run import write_json
-
-QUICKSTART_PRESETS = {"textgame": "textgame-quickstart", "robot": "robot-tiny", "web": "web-tiny"}
 
 
 def quickstart(
@@ -24,12 +24,11 @@ def quickstart(
     preset: str | None = None,
 ) -> dict:
     """Run the whole pipeline into `out`; returns (and writes) `out/summary.json`."""
-    from rlvr_world.eval.report import write_report
-
-    if domain not in QUICKSTART_PRESETS:
-        raise ValueError(f"unknown domain {domain!r}; known: {', '.join(QUICKSTART_PRESETS)}")
+    bundle = get_domain(domain)
+    preset = preset or bundle.quickstart_preset
+    if preset is None:
+        raise ValueError(f"the {domain} domain has no quickstart preset; name one with --preset")
     out = Path(out)
-    preset = preset or QUICKSTART_PRESETS[domain]
     config = build_config(preset, *(parse_override(o) for o in overrides))
     start = time.perf_counter()
     mle_run = run_mle(config, out / "mle")

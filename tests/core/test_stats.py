@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from rlvr_world.eval import stats as ours
-from rlvr_world.eval.stats import (
+from rlvr_world.core import stats as ours
+from rlvr_world.core.stats import (
     mean_difference,
     paired_bootstrap,
     paired_comparison,
