@@ -17,11 +17,18 @@ rlvr-world plan --domain web|textgame --world-model RUN|oracle|random [--task T]
 rlvr-world config [--preset P]                    resolved config with field docs
 
 Data-parallel: torchrun --nproc-per-node N -m rlvr_world.cli train mle|rlvr ... --out DIR
+
+An error ends a command with one line `error: ...` naming the file or field, and exit code 2
+when the command or its inputs are wrong (fix them and run again) or 1 when a run failed (disk
+full, permission denied, a damaged checkpoint, divergence); `--debug` or RLVR_WORLD_DEBUG=1
+shows the traceback instead. `train --resume` takes only the overrides in
+`train.config.RESUME_OVERRIDES` (more steps, clocks, progress, threads) and prints them.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -31,18 +38,45 @@ from pathlib import Path
 import yaml
 
 
+class UsageError(ValueError):
+    """The command line asks for something that cannot be done as given (exit code 2)."""
+
+
 def _config(args) -> object:
-    from rlvr_world.train.config import parse_override
     from rlvr_world.train.presets import build_config
+
+    return build_config(args.preset, *_overrides(args))
+
+
+def _overrides(args) -> list[dict]:
+    """The `--config` file's values, then each `key=value` override, as nested dicts."""
+    from rlvr_world.train.config import parse_override
 
     overrides = []
     if getattr(args, "config", None):
-        path = Path(args.config)
-        if not path.exists():
-            raise SystemExit(f"error: --config {path}: no such file")
-        overrides.append(yaml.safe_load(path.read_text()) or {})
-    overrides += [parse_override(text) for text in getattr(args, "overrides", [])]
-    return build_config(args.preset, *overrides)
+        overrides.append(_config_file(Path(args.config)))
+    overrides += [parse_override(text) for text in getattr(args, "overrides", None) or []]
+    return overrides
+
+
+def _config_file(path: Path) -> dict:
+    """A YAML `--config` file's values (a mapping of config fields); anything else is a
+    `ConfigError` naming the file."""
+    from rlvr_world.train.config import ConfigError, check_sections
+
+    where = f"--config {path}"
+    if path.is_dir():
+        raise ConfigError(f"{where}: is a directory, expected a YAML file")
+    if not path.exists():
+        raise FileNotFoundError(f"{where}: no such file")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text (a binary file?)") from None
+    except (yaml.YAMLError, RecursionError) as error:
+        reason = " ".join(str(error).split())[:200]
+        raise ConfigError(f"{where}: not valid YAML ({reason})") from None
+    return check_sections({} if values is None else values, where)
 
 
 def _default_out(kind: str, preset: str) -> Path:
@@ -56,6 +90,8 @@ def cmd_quickstart(args) -> int:
     summary = quickstart(out, domain=args.domain, overrides=args.overrides, preset=args.preset)
     print(json.dumps(summary, indent=2))
     print(f"report: {out / 'report.html'}")
+    if summary.get("headline"):
+        print(summary["headline"]["sentence"])
     return 0
 
 
@@ -65,8 +101,8 @@ def cmd_data(args) -> int:
     config = _config(args)
     domain = get_domain(config.data.domain)
     if not domain.has("write_dataset"):
-        raise SystemExit(
-            f"error: `data` writes text datasets; the {domain.name} domain's data comes with "
+        raise UsageError(
+            f"`data` writes text datasets; the {domain.name} domain's data comes with "
             "`train tokenizer`"
         )
     for line in domain.hook("write_dataset")(config, Path(args.out), args.format):
@@ -75,29 +111,57 @@ def cmd_data(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from rlvr_world.train.config import check_device
     from rlvr_world.train.distributed import launched_processes
-    from rlvr_world.train.pipeline import load_run_config, run_mle, run_rlvr, run_tokenizer
+    from rlvr_world.train.pipeline import run_mle, run_rlvr, run_tokenizer
 
     if args.resume:
         if not args.out:
-            raise SystemExit("error: --resume needs --out RUN (the run folder to continue)")
-        config = load_run_config(args.out)
+            raise UsageError("--resume needs --out RUN (the run folder to continue)")
+        config = _resumed_config(args)
     else:
         config = _config(args)
+    check_device(config.device)
     if not args.out and launched_processes() > 1:
-        raise SystemExit("error: under torchrun every rank must be given the same --out RUN")
+        raise UsageError("under torchrun every rank must be given the same --out RUN")
     out = Path(args.out) if args.out else _default_out(args.phase, args.preset)
     if args.phase == "tokenizer":
-        run = run_tokenizer(config, out)
+        run = run_tokenizer(config, out, force=args.force)
     elif args.phase == "mle":
-        run = run_mle(config, out, resume=args.resume, init=args.init)
+        run = run_mle(config, out, resume=args.resume, init=args.init, force=args.force)
     else:
-        run = run_rlvr(config, args.init, out, resume=args.resume)
+        run = run_rlvr(config, args.init, out, resume=args.resume, force=args.force)
     if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 reports
         return 0
     print(f"run folder: {run}")
     print((run / "train_result.json").read_text().strip())
     return 0
+
+
+def _resumed_config(args) -> object:
+    """The config of the run in `--out`, with the `--config` / `key=value` overrides that
+    `train.config.RESUME_OVERRIDES` allows applied and printed (others are refused)."""
+    from rlvr_world.train.config import resume_overrides
+    from rlvr_world.train.pipeline import check_resume_phase, load_run_config
+
+    config = load_run_config(args.out)
+    check_resume_phase(args.out, args.phase)
+    if args.init:
+        from rlvr_world.text.records import same_file
+        from rlvr_world.train.run_folder import read_config
+
+        recorded = read_config(args.out).get("init")
+        if not recorded or not same_file(recorded, args.init):
+            raise UsageError(
+                f"--resume continues {args.out} from the run it started from ({recorded}); "
+                "drop --init"
+            )
+    overrides = _overrides(args)
+    if overrides:
+        config, changes = resume_overrides(config, overrides)
+        for change in changes:
+            print(f"resume with {change}")
+    return config
 
 
 def cmd_eval(args) -> int:
@@ -124,21 +188,28 @@ def cmd_score(args) -> int:
 
     summary = get_domain(args.domain).hook("score_files")(args)
     print(json.dumps(summary, indent=2))
+    if summary.get("missing") and not summary.get("subset"):
+        print(
+            f"note: {summary['missing']} data rows have no prediction and score the reward's "
+            "minimum (--subset scores the predicted rows only)",
+            file=sys.stderr,
+        )
     return 0
 
 
 def cmd_score_video(args) -> int:
+    from rlvr_world.core.checkpoint import atomic_write_text
+    from rlvr_world.text.records import check_output_file
     from rlvr_world.video.metrics import load_frames, score_frames
 
+    out = check_output_file(args.out, pred=args.pred, target=args.target)
     pred, target = load_frames(args.pred), load_frames(args.target)
     if pred.shape != target.shape:
         raise ValueError(
             f"field 'frames' shapes differ: {args.pred} {pred.shape}, {args.target} {target.shape}"
         )
     scores = score_frames(pred, target, lpips_net=args.lpips_net)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(scores, indent=2) + "\n")
+    atomic_write_text(out, json.dumps(scores, indent=2) + "\n")
     mean = scores["mean"]
     print(
         f"{len(scores['per_frame'])} frames: mae {mean['mae']:.4f} mse {mean['mse']:.4f} "
@@ -154,6 +225,10 @@ def cmd_report(args) -> int:
     out = Path(args.out) if args.out else Path(args.runs[0]) / "report.html"
     write_report([Path(r) for r in args.runs], out)
     print(f"report: {out}")
+    if args.screenshot:
+        from rlvr_world.eval.report.browser import screenshot
+
+        print(f"screenshot: {screenshot(out, Path(args.screenshot))}")
     return 0
 
 
@@ -265,6 +340,12 @@ def _add_run_commands(sub, domains: list[str]) -> None:
     p.add_argument("--out", help="run folder (default runs/<time>-<preset>-<phase>)")
     p.add_argument("--init", help="the run to start from (rlvr: required; mle: continue a run)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="start over in an --out that holds an earlier run: delete the files runs write "
+        "there (never others) first",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="greedy held-out evaluation of a run")
@@ -349,6 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlvr-world", description="Train world models with RL from verifiable rewards."
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, show the traceback instead of one line (also RLVR_WORLD_DEBUG=1); "
+        "accepted anywhere on the command line",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     bundles = [get_domain(name) for name in DOMAINS.names()]
     _add_run_commands(sub, [b.name for b in bundles if b.quickstart_preset])
@@ -357,6 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="HTML report of one or more runs")
     p.add_argument("runs", nargs="+")
     p.add_argument("--out", help="HTML file (default <first run>/report.html)")
+    p.add_argument(
+        "--screenshot", metavar="FILE.png", help="also a PNG of the page in headless Chromium"
+    )
     p.set_defaults(func=cmd_report)
 
     _add_bench_command(sub)
@@ -372,16 +462,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from rlvr_world.train.config import ConfigError
+USAGE_ERRORS = (
+    ValueError,
+    LookupError,
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    yaml.YAMLError,
+)
+"""Errors that say the command or its inputs are wrong (exit code 2): a bad option, config
+value or override, an input file that is missing, of the wrong kind or malformed (`DataError`
+and `ConfigError` are `ValueError`s), an output that is taken. Everything else is a run that
+failed (exit code 1): permission denied, no space left, a damaged checkpoint
+(`CheckpointError`), divergence (`DivergenceError`, a `RuntimeError`), errors of torch or
+safetensors."""
 
+DEBUG_VARIABLE = "RLVR_WORLD_DEBUG"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command. An error ends it with one line `error: ...` on stderr (naming the
+    file or field where there is one) and exit code 2 (`USAGE_ERRORS`) or 1; `--debug` (or
+    RLVR_WORLD_DEBUG=1) shows the traceback instead."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+    arguments = [a for a in arguments if a != "--debug"]
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # no "Writing model shards" bar at every checkpoint
     parser = build_parser()
     # key=value overrides may come after options (`--out X rlvr.steps=5`): collect leftovers
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(arguments)
     unknown = [e for e in extra if e.startswith("-") or "=" not in e]
     if unknown or (extra and not hasattr(args, "overrides")):
         parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
@@ -389,14 +502,77 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides = [*args.overrides, *extra]
     try:
         code = args.func(args)
-    except (ConfigError, FileNotFoundError, FileExistsError, ValueError, KeyError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        code = 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("error: interrupted", file=sys.stderr)
+        code = 130
+    except Exception as error:
+        if debug:
+            raise
+        message, code = failure(error)
+        print(f"error: {message}", file=sys.stderr)
     from rlvr_world.train.distributed import launched_processes
 
     if argv is None and launched_processes() > 1:
         _leave_worker(code)
     return code
+
+
+def failure(error: BaseException) -> tuple[str, int]:
+    """One line saying what went wrong (`error_message`), and the exit code: 2 for
+    `USAGE_ERRORS`, 1 for a failed run."""
+    from rlvr_world.core.checkpoint import CheckpointError
+
+    failed = isinstance(error, CheckpointError) or not isinstance(error, USAGE_ERRORS)
+    return error_message(error), 1 if failed else 2
+
+
+def error_message(error: BaseException) -> str:
+    """`error` in one line, naming the path an `OSError` carries; an error this package did not
+    raise on purpose is prefixed with its type and points at RLVR_WORLD_DEBUG."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return _os_error_message(error)
+    if isinstance(error, KeyError) and len(error.args) == 1:
+        key = error.args[0]
+        text = key if isinstance(key, str) and " " in key else f"missing key {key!r}"
+    else:
+        text = str(error)
+    text = " ".join(text.split()) or type(error).__name__
+    lowered = text.lower()
+    if (
+        isinstance(error, OSError)
+        and error.errno == errno.ENOSPC
+        or any(
+            sign in lowered for sign in ("no space left on device", "os error 28", "storagefull")
+        )
+    ):
+        return f"no space left on device while writing ({text})"
+    if "inline_container" in lowered or "file write failed" in lowered:
+        return f"writing a file failed, is the disk full? ({text})"
+    ours = type(error).__module__.startswith("rlvr_world")
+    if not ours and not isinstance(error, (ValueError, LookupError, OSError)):
+        text = f"{type(error).__name__}: {text} ({DEBUG_VARIABLE}=1 shows the traceback)"
+    return text
+
+
+def _os_error_message(error: OSError) -> str:
+    """An `OSError` with a file name as one line that names it."""
+    path = str(error.filename)
+    if error.filename2 is not None:
+        path = f"{path} -> {error.filename2}"
+    messages = {
+        errno.ENOSPC: f"no space left on device while writing {path}",
+        errno.EDQUOT: f"disk quota exceeded while writing {path}",
+        errno.EACCES: f"permission denied: {path}",
+        errno.EPERM: f"operation not permitted: {path}",
+        errno.EROFS: f"read-only file system: cannot write {path}",
+        errno.EISDIR: f"{path} is a directory, expected a file",
+        errno.ENOTDIR: f"{path}: a part of this path is a file, not a directory",
+        errno.ENOENT: f"no such file or directory: {path}",
+        errno.EEXIST: f"{path} already exists",
+    }
+    return messages.get(error.errno, f"{error.strerror or type(error).__name__}: {path}")
 
 
 def _leave_worker(code: int) -> None:

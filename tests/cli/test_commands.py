@@ -31,6 +31,28 @@ def test_quickstart_writes_summary_and_report(quickstart):
         assert list((quickstart / run / "tb").iterdir())
 
 
+def test_quickstart_opens_on_its_headline(quickstart):
+    """summary.json's headline is RLVR against MLE on the test transitions (exact accuracy,
+    paired by id), the report states it before anything else and keeps the raw keys last."""
+    summary = json.loads((quickstart / "summary.json").read_text())
+    head = summary["headline"]
+    keys = {"metric", "higher_is_better", "mle", "rlvr", "relative_gain", "ci95", "examples"}
+    assert keys <= set(head) and head["metric"] == "exact" and head["higher_is_better"]
+    scores = {}
+    for run in ("mle", "rlvr"):
+        rows = [json.loads(line) for line in (quickstart / run / "samples.jsonl").open()]
+        scores[run] = {row["id"]: row["scores"]["exact"] for row in rows}
+    assert head["examples"] == len(scores["mle"]) == len(scores["rlvr"])
+    assert head["mle"] == pytest.approx(sum(scores["mle"].values()) / head["examples"])
+    assert head["rlvr"] == pytest.approx(sum(scores["rlvr"].values()) / head["examples"])
+    assert head["rlvr"] == pytest.approx(summary["rlvr"]["accuracy"]["overall"])
+    if head["mle"] > 0:  # a relative gain and its interval, the point inside it
+        assert head["ci95"][0] <= head["relative_gain"] <= head["ci95"][1]
+    html = (quickstart / "report.html").read_text()
+    assert head["sentence"].startswith("RLVR ") and head["sentence"] in html
+    assert html.index('id="headline"') < html.index("<h2>Runs</h2>") < html.index("All figures")
+
+
 def test_train_eval_report_resume(tmp_path, quickstart, capsys):
     mle = quickstart / "mle"
     rlvr = tmp_path / "rlvr"
@@ -124,7 +146,7 @@ def test_config_describe_and_bad_override(capsys):
     assert "unknown config field 'rlvr.group_sise'" in capsys.readouterr().err
 
 
-def test_bench_textgame_quick(tmp_path):
+def test_bench_textgame_quick(tmp_path, headline_of):
     out = tmp_path / "bench.json"
     assert main(["bench", "textgame", "--quick", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
@@ -138,6 +160,9 @@ def test_bench_textgame_quick(tmp_path):
     assert (both + paired["first_only"]) / n == pytest.approx(result["rlvr"]["accuracy"]["overall"])
     assert (both + paired["second_only"]) / n == pytest.approx(result["mle"]["accuracy"]["overall"])
     assert 0 < paired["p_value"] <= 1
+    head = headline_of(result)
+    assert head["metric"] == "exact" and head["examples"] == n
+    assert head["rlvr"] == pytest.approx(result["rlvr"]["accuracy"]["overall"])
 
 
 def test_a_torchrun_worker_leaves_with_its_exit_code_and_flushed_output():

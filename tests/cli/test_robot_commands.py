@@ -129,7 +129,7 @@ def test_quickstart_robot(tmp_path):
     assert (out / "report.html").exists()
 
 
-def test_bench_robot_quick(tmp_path):
+def test_bench_robot_quick(tmp_path, headline_of):
     out = tmp_path / "bench.json"
     assert main(["bench", "robot", "--quick", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
@@ -148,6 +148,10 @@ def test_bench_robot_quick(tmp_path):
     assert (low, high) == pytest.approx(paired_bootstrap(mle, rlvr, relative_reduction))
     assert low <= high
     assert result["multi_step_lpips_gain"] == pytest.approx(1 - np.mean(rlvr) / np.mean(mle))
+    head = headline_of(result)
+    assert head["metric"] == "lpips" and not head["higher_is_better"]
+    assert head["relative_gain"] == pytest.approx(result["multi_step_lpips_gain"])
+    assert head["ci95"] == pytest.approx([low, high])
 
 
 def test_tokenizer_path_is_copied_into_the_run(runs, tmp_path):

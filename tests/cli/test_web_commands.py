@@ -12,7 +12,7 @@ from rlvr_world.domains.web.rewards import web_f1
 from rlvr_world.train.pipeline import best_of_run
 
 
-def test_web_pipeline_through_the_cli(tmp_path, capsys):
+def test_web_pipeline_through_the_cli(tmp_path, capsys, headline_of):
     out = tmp_path / "quick"
     assert main(["quickstart", "--domain", "web", "--preset", "web-debug", "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -44,6 +44,8 @@ def test_web_pipeline_through_the_cli(tmp_path, capsys):
     result = json.loads(bench.read_text())
     assert set(result["success"]) == {"random", "no_change", "mle", "rlvr", "oracle"}
     assert result["episodes"] == 2 and result["success"]["oracle"] == 1.0
+    head = headline_of(result)
+    assert head["mle"] == result["success"]["mle"] and head["rlvr"] == result["success"]["rlvr"]
     assert all(0 <= v <= 1 for v in result["success"].values())
     # per-episode outcomes, and the paired comparison of RLVR and MLE on the same episodes
     outcomes = {name: result["details"][name]["outcomes"] for name in ("mle", "rlvr")}
@@ -62,7 +64,7 @@ def test_web_pipeline_through_the_cli(tmp_path, capsys):
     assert shown.startswith("objective: ") and "step 1" in shown and "chosen: " in shown
 
 
-def test_bench_web_quick_with_the_no_change_floor(tmp_path):
+def test_bench_web_quick_with_the_no_change_floor(tmp_path, headline_of):
     out = tmp_path / "web.json"
     assert main(["bench", "web", "--quick", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
@@ -70,6 +72,8 @@ def test_bench_web_quick_with_the_no_change_floor(tmp_path):
         assert set(result[name]) >= {"f1", "precision", "recall", "f1_by_split", "examples"}
     assert result["rl_steps"] > 0 and result["wall_seconds"] > 0
     assert result["f1_gain"] == pytest.approx(result["rlvr"]["f1"] - result["mle"]["f1"])
+    head = headline_of(result)
+    assert head["metric"] == "f1" and head["rlvr"] == pytest.approx(result["rlvr"]["f1"])
     # the gain's interval: a paired bootstrap over the test transitions both models scored
     runs = tmp_path / "web-runs"
     mle, rlvr = (

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from rlvr_world.core.checkpoint import write_json
-from rlvr_world.core.stats import paired_comparison
+from rlvr_world.core.stats import headline, headline_sentence, paired_comparison
 
 TARGET_RATIO = 1.184
 SEED_OFFSET = 3_000_017  # planning episodes: a seed stream apart from every data split
@@ -136,7 +136,11 @@ def bench_mpc(
     )
     success = {name: results[name]["success"] for name in WORLD_MODELS}
     ratio = success["rlvr"] / success["mle"] if success["mle"] else None
+    outcomes = [[float(o) for o in results[name]["outcomes"]] for name in ("mle", "rlvr")]
+    top = headline("success", True, *outcomes)
+    top["sentence"] = headline_sentence(top, "the planner's success rate", "held-out episodes")
     result = {
+        "headline": top,
         "success": success,
         "episodes": episodes * len(tasks),
         "rlvr_over_mle": ratio,

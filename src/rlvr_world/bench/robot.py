@@ -18,7 +18,12 @@ import time
 from pathlib import Path
 
 from rlvr_world.core.checkpoint import write_json
-from rlvr_world.core.stats import paired_bootstrap, relative_reduction
+from rlvr_world.core.stats import (
+    headline,
+    headline_sentence,
+    paired_bootstrap,
+    relative_reduction,
+)
 from rlvr_world.train.pipeline import evaluate_run, run_mle, run_rlvr
 from rlvr_world.train.presets import build_config
 from rlvr_world.train.run_folder import paired_scores, read_metrics
@@ -79,7 +84,10 @@ def bench_robot(out: Path, quick: bool = False, preset: str = "robot-bench") -> 
     gain = 1 - rlvr["lpips"] / mle["lpips"] if mle["lpips"] else 0.0
     # the same test windows for both: a paired bootstrap over windows
     before, after = paired_scores(runs["multi_mle"], runs["multi_rlvr"], "lpips")
+    top = headline("lpips", False, before, after)
+    top["sentence"] = headline_sentence(top, "multi-step LPIPS", "test windows")
     result.update(
+        headline=top,
         rl_steps=rl_steps,
         wall_seconds=time.perf_counter() - start,
         multi_step_lpips_gain=gain,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rlvr_world.bench.controlled import RUNS, count_lines, mle_rlvr_control
 from rlvr_world.core.checkpoint import write_json
-from rlvr_world.core.stats import paired_comparison
+from rlvr_world.core.stats import headline, headline_sentence, paired_comparison
 from rlvr_world.train.presets import build_config
 from rlvr_world.train.run_folder import paired_scores
 
@@ -45,7 +45,10 @@ def bench_textgame(out: Path, quick: bool = False, preset: str = "textgame-bench
     ratio = overall["rlvr"] / overall["mle"] if overall["mle"] else float("inf")
     # the same test transitions for both: which only one of them predicts exactly
     mle, rlvr = paired_scores(done["runs"]["mle"], done["runs"]["rlvr"], "exact")
+    top = headline("exact", True, mle, rlvr)
+    top["sentence"] = headline_sentence(top, "next-state accuracy", "test transitions")
     result.update(
+        headline=top,
         rl_steps=done["rl_steps"],
         mle_more_steps=done["mle_more_steps"],
         rl_seconds=done["rl_seconds"],

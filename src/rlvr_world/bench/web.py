@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rlvr_world.bench.controlled import RUNS, count_lines, mle_rlvr_control
 from rlvr_world.core.checkpoint import write_json
-from rlvr_world.core.stats import mean_difference, paired_bootstrap
+from rlvr_world.core.stats import headline, headline_sentence, mean_difference, paired_bootstrap
 from rlvr_world.domains.web.diff import format_sections
 from rlvr_world.train.pipeline import load_run_task
 from rlvr_world.train.presets import build_config
@@ -57,7 +57,10 @@ def bench_web(out: Path, quick: bool = False, preset: str = "web-bench") -> dict
     gain = result["rlvr"]["f1"] - result["mle"]["f1"]
     # the same test transitions for both: a paired bootstrap over transitions
     before, after = paired_scores(done["runs"]["mle"], done["runs"]["rlvr"], "f1")
+    top = headline("f1", True, before, after)
+    top["sentence"] = headline_sentence(top, "item F1", "test transitions")
     result.update(
+        headline=top,
         rl_steps=done["rl_steps"],
         mle_more_steps=done["mle_more_steps"],
         rl_seconds=done["rl_seconds"],

@@ -21,6 +21,8 @@ import numpy as np
 from rlvr_world.core.agreement import check_paired
 
 __all__ = [
+    "headline",
+    "headline_sentence",
     "mean_difference",
     "paired_bootstrap",
     "paired_comparison",
@@ -134,3 +136,70 @@ def rate_mae_intervals(
             if name != first
         },
     }
+
+
+def relative_gain(higher_is_better: bool) -> Callable[[np.ndarray, np.ndarray], float]:
+    """(mle, rlvr) per-example values -> how much better RLVR's mean is, as a fraction of
+    MLE's: mean(rlvr) / mean(mle) - 1 for a score, 1 - mean(rlvr) / mean(mle) for an error."""
+    sign = 1.0 if higher_is_better else -1.0
+
+    def gain(mle: np.ndarray, rlvr: np.ndarray) -> float:
+        base = float(np.mean(mle))
+        return sign * (float(np.mean(rlvr)) / base - 1.0) if base else math.nan
+
+    return gain
+
+
+def headline(
+    metric: str,
+    higher_is_better: bool,
+    mle: Sequence[float],
+    rlvr: Sequence[float],
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict:
+    """The one comparison a run reports first: RLVR against MLE on the same held-out
+    examples. `relative_gain` is positive when RLVR is better; `ci95` is its paired-bootstrap
+    interval over the examples (both None when MLE's mean is 0: no relative gain).
+
+    >>> h = headline("lpips", False, [0.10, 0.20, 0.30], [0.09, 0.18, 0.27])
+    >>> round(h["relative_gain"], 3), [round(x, 3) for x in h["ci95"]], h["examples"]
+    (0.1, [0.1, 0.1], 3)
+    """
+    check_paired(mle, rlvr)
+    gain = relative_gain(higher_is_better)
+    x, y = np.asarray(mle, dtype=float), np.asarray(rlvr, dtype=float)
+    value = gain(x, y)
+    ci = None
+    if not math.isnan(value):
+        ci = list(paired_bootstrap(x, y, gain, level=level, resamples=resamples, seed=seed))
+    return {
+        "metric": metric,
+        "higher_is_better": higher_is_better,
+        "mle": float(x.mean()),
+        "rlvr": float(y.mean()),
+        "relative_gain": None if math.isnan(value) else value,
+        "ci95": ci,
+        "examples": len(x),
+    }
+
+
+def headline_sentence(h: dict, name: str, examples: str = "held-out examples") -> str:
+    """`headline` in one sentence, honest about an interval that spans zero.
+
+    >>> h = {"metric": "lpips", "higher_is_better": False, "mle": 0.0768, "rlvr": 0.0724,
+    ...      "relative_gain": 0.058, "ci95": [0.043, 0.074], "examples": 64}
+    >>> headline_sentence(h, "multi-step LPIPS", "held-out episodes")
+    'RLVR lowered multi-step LPIPS from 0.0768 to 0.0724, 5.8% better than MLE (95% CI 4.3% to 7.4%) on 64 held-out episodes.'
+    """
+    verb = "raised" if h["rlvr"] > h["mle"] else "lowered" if h["rlvr"] < h["mle"] else "kept"
+    text = f"RLVR {verb} {name} from {h['mle']:.4g} to {h['rlvr']:.4g}"
+    gain, ci = h.get("relative_gain"), h.get("ci95")
+    if gain is not None and ci is not None:
+        word = "better" if gain >= 0 else "worse"
+        shown = [f"{c:.1%}" if ci[0] > 0 else f"{c:+.1%}" for c in ci]  # signs unless all > 0
+        text += f", {abs(gain):.1%} {word} than MLE (95% CI {shown[0]} to {shown[1]})"
+        if ci[0] <= 0 <= ci[1]:
+            text += ": the interval spans zero, no difference is shown"
+    return f"{text} on {h['examples']} {examples}."

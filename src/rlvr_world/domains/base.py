@@ -79,6 +79,10 @@ class Domain:
     """Preset name -> partial config (nested dicts), merged over the defaults."""
     quickstart_preset: str | None = None
     """The preset `rlvr-world quickstart --domain NAME` runs."""
+    headline: Mapping[str, Any] = field(default_factory=dict)
+    """The comparison a quickstart states first (`core.stats.headline`): `metric` (a key of
+    each sample's `scores` in `samples.jsonl`), `higher_is_better`, `name` (in words) and
+    `examples` (what the held-out examples are, in words)."""
     benches: Mapping[str, str] = field(default_factory=dict)
     """Bench name -> `"module:function"` of `rlvr-world bench NAME` (out, quick, ...) -> dict."""
     hooks: Mapping[str, str] = field(default_factory=dict)

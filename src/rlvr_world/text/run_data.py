@@ -52,15 +52,17 @@ def prepare_text_data(
     texts: Callable[[Any], tuple[str, str]],
 ) -> tuple[dict[str, list], Any]:
     """-> (split -> records, tokenizer). `config` is a `RunConfig`; `texts(record)` gives the
-    (question, answer) strings a new BPE learns from."""
+    (question, answer) strings a new BPE learns from. A run folder's own data and tokenizer are
+    read back only when every split file and the tokenizer are there; otherwise they are made
+    (or copied from `init_dir`) again and every one written, never mixed with leftovers."""
     run_dir = Path(run_dir)
     data_dir = run_dir / "data"
     if init_dir is not None:
         splits = {s: load(init_dir / "data" / f"{s}.jsonl") for s in SPLITS}
         tokenizer = load_text_tokenizer(init_dir / "tokenizer")
-    elif (data_dir / "train.jsonl").exists() and (run_dir / "tokenizer").exists():  # resume
+    elif _has_inputs(run_dir):  # resume, evaluation: read back
         splits = {s: load(data_dir / f"{s}.jsonl") for s in SPLITS}
-        tokenizer = load_text_tokenizer(run_dir / "tokenizer")
+        return splits, load_text_tokenizer(run_dir / "tokenizer")
     else:
         splits = make_splits()
         model = config.model
@@ -73,11 +75,16 @@ def prepare_text_data(
             tokenizer = train_bpe(
                 corpus, vocab_size=config.data.vocab_size, whole=id_tokens(config.data.id_tokens)
             )
-    if init_dir is not None or not (data_dir / "train.jsonl").exists():
-        for split, records in splits.items():
-            save(data_dir / f"{split}.jsonl", records)
-        tokenizer.save(run_dir / "tokenizer")
+    for split, records in splits.items():
+        save(data_dir / f"{split}.jsonl", records)
+    tokenizer.save(run_dir / "tokenizer")
     return splits, tokenizer
+
+
+def _has_inputs(run_dir: Path) -> bool:
+    """Every split file and the tokenizer folder are in the run folder."""
+    files = [run_dir / "data" / f"{split}.jsonl" for split in SPLITS]
+    return all(f.is_file() for f in files) and (run_dir / "tokenizer").is_dir()
 
 
 def write_splits(

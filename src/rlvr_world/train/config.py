@@ -10,8 +10,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import re
 from dataclasses import dataclass, field, make_dataclass
-from typing import Any
+from fnmatch import fnmatchcase as fnmatch
+from typing import Any, get_type_hints
 
 import yaml
 
@@ -22,6 +24,7 @@ from rlvr_world.core.config import (
     merge,
     non_negative,
     positive,
+    shown,
 )
 from rlvr_world.core.config import (
     describe as describe_fields,
@@ -78,6 +81,7 @@ class DataConfig:
             "max_episode_steps",
             "id_tokens",
         )
+        positive(self, "data", "vocab_size", "max_question_tokens")
 
 
 @dataclass
@@ -112,7 +116,18 @@ class MLEConfig:
     """Write a resumable checkpoint every this many steps."""
 
     def __post_init__(self) -> None:
-        positive(self, "mle", "steps", "batch_size", "micro_batch_size", "log_every")
+        positive(self, "mle", "steps", "batch_size", "micro_batch_size", "log_every", "grad_clip")
+        non_negative(
+            self,
+            "mle",
+            "lr",
+            "warmup_steps",
+            "max_seconds",
+            "weight_decay",
+            "eval_every",
+            "patience",
+            "save_every",
+        )
         choice(self, "mle", "schedule", ("cosine", "constant"))
         if self.batch_size % self.micro_batch_size:
             raise ConfigError(
@@ -193,7 +208,23 @@ class RLVRConfig:
             "epochs",
             "max_new_tokens",
             "log_every",
+            "grad_clip",
         )
+        non_negative(
+            self, "rlvr", "lr", "weight_decay", "temperature", "top_k", "eval_every", "save_every"
+        )
+        if self.group_size < 2:
+            raise ConfigError(
+                f"rlvr.group_size must be >= 2 (GRPO compares the answers of a group), "
+                f"got {self.group_size}"
+            )
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"rlvr.top_p must be in (0, 1], got {self.top_p}")
+        if self.unchanged_per_epoch < -1:
+            raise ConfigError(
+                f"rlvr.unchanged_per_epoch must be >= -1 (-1 = as many as changed), "
+                f"got {self.unchanged_per_epoch}"
+            )
         if self.questions_per_step % self.mini_batch_size:
             raise ConfigError(
                 f"rlvr.questions_per_step ({self.questions_per_step}) must be a multiple of "
@@ -226,6 +257,12 @@ class EvalConfig:
     """Seed of evaluation sampling (when temperature > 0), the same for every evaluation."""
     num_samples_saved: int = 24
     """Predictions written to `samples.jsonl` for the report."""
+
+    def __post_init__(self) -> None:
+        positive(self, "eval", "batch_size", "max_new_tokens")
+        non_negative(self, "eval", "max_examples", "temperature", "top_k", "num_samples_saved")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"eval.seed must be in [0, 2**32), got {self.seed}")
 
 
 @dataclass
@@ -268,12 +305,25 @@ class BaseRunConfig:
     fsdp: bool = False
     """Under torchrun: shard weights, gradients and optimiser state over the processes with
     PyTorch's FSDP (`fully_shard`), for models that do not fit one device."""
+    keep_checkpoints: int = 0
+    """Keep `best` and the last N step checkpoints, removing older ones as new ones are written
+    (0 = keep all)."""
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     lora: LoRAConfig = field(default_factory=LoRAConfig)
     mle: MLEConfig = field(default_factory=MLEConfig)
     rlvr: RLVRConfig = field(default_factory=RLVRConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.seed < 2**32:  # what NumPy's seeding takes
+            raise ConfigError(f"seed must be in [0, 2**32), got {self.seed}")
+        if self.threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {self.threads}")
+        if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", self.device):
+            raise ConfigError(f"device must be cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if self.keep_checkpoints < 0:
+            raise ConfigError(f"keep_checkpoints must be >= 0, got {self.keep_checkpoints}")
 
 
 @functools.cache
@@ -314,9 +364,41 @@ def to_dict(config: Any) -> dict:
 
 def config_from_dict(values: dict, where: str = "") -> Any:
     """A whole run config from a dict (a preset, `config.yaml`), sections chosen by its
-    `data.domain`; unknown keys are an error naming the path."""
-    domain = values.get("data", {}).get("domain") if isinstance(values, dict) else None
+    `data.domain`; unknown keys and bad values are errors naming the path."""
+    data = values.get("data") if isinstance(values, dict) else None
+    domain = data.get("domain") if isinstance(data, dict) else None
+    if isinstance(domain, str) and not _DOMAIN_NAME.fullmatch(domain):
+        raise ConfigError(
+            f"data.domain must be a registered domain's name or `module:attr`, got {shown(domain)}"
+        )
     return from_dict(run_config_class(domain if isinstance(domain, str) else None), values, where)
+
+
+_DOMAIN_NAME = re.compile(r"[A-Za-z_][\w-]*|[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.\w+)*")
+"""A registry name (`textgame`) or a `module:attr` path (`my_package.domain:DOMAIN`)."""
+
+
+def check_sections(values: Any, where: str = "", cls: type | None = None, prefix: str = "") -> dict:
+    """`values` (a partial config: a YAML file's, an override's) if it is a mapping whose
+    sections (`rlvr`, `rlvr.loss`, ...) are mappings too; else a `ConfigError` naming the
+    field, after `where` (e.g. `--config FILE`). Unknown names are left for
+    `config_from_dict` to report."""
+    cls = cls or run_config_class()
+    lead = f"{where}: " if where else ""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{lead}expected a mapping of config fields, got {shown(values)}")
+    hints = get_type_hints(cls)
+    for key, value in values.items():
+        hint = hints.get(key) if isinstance(key, str) else None
+        if hint is not None and dataclasses.is_dataclass(hint):
+            name = f"{prefix}{key}"
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{lead}{name} is a section: set its fields ({name}.FIELD=...), "
+                    f"got {shown(value)}"
+                )
+            check_sections(value, where, hint, f"{name}.")
+    return values
 
 
 def parse_override(text: str) -> dict:
@@ -324,17 +406,100 @@ def parse_override(text: str) -> dict:
     if "=" not in text:
         raise ConfigError(f"override {text!r} must look like key=value (e.g. rlvr.steps=50)")
     key, _, raw = text.partition("=")
-    value = yaml.safe_load(raw) if raw.strip() else ""
-    if isinstance(value, str) and value.startswith(("(", "[")):
-        value = ast.literal_eval(value)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError(f"override {text!r}: expected a dotted field name before '='")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+        if isinstance(value, str) and value.startswith(("(", "[")):
+            value = ast.literal_eval(value)
+    # YAML's parser and constructor errors, literal_eval's ValueError / SyntaxError, and
+    # RecursionError / MemoryError on absurdly nested or long values
+    except (yaml.YAMLError, ValueError, SyntaxError, RecursionError, MemoryError) as error:
+        reason = " ".join(str(error).split())[:200]
+        raise ConfigError(f"override {key.strip()!r}: cannot read the value ({reason})") from None
     node: dict = {}
     out = node
-    parts = key.strip().split(".")
     for part in parts[:-1]:
         node[part] = {}
         node = node[part]
     node[parts[-1]] = value
-    return out
+    return check_sections(out)
+
+
+RESUME_OVERRIDES = (
+    "mle.steps",
+    "rlvr.steps",
+    "mle.max_seconds",
+    "*.eval_every",
+    "*.save_every",
+    "*.log_every",
+    "keep_checkpoints",
+    "progress",
+    "threads",
+)
+"""The fields `train --resume` may change (shell-style patterns): how long the run goes on,
+how often it evaluates, saves and logs, how many checkpoints it keeps, and how it shows
+progress. Any other change would make the rest of the run a different run than its start."""
+
+
+def resume_overrides(config: Any, overrides: list[dict]) -> tuple[Any, list[str]]:
+    """A resumed run's `config` with `overrides` (nested dicts, applied in order) ->
+    (the new config, one `name: old -> new` line per changed field). An override of a field
+    outside `RESUME_OVERRIDES` is a `ConfigError` naming every such field."""
+    changes: dict[str, Any] = {}
+    for override in overrides:
+        changes.update(_flatten(check_sections(override)))
+    refused = [name for name in changes if not any(fnmatch(name, p) for p in RESUME_OVERRIDES)]
+    if refused:
+        raise ConfigError(
+            f"--resume continues a run with its own config; it cannot change "
+            f"{', '.join(refused)} (it may change {', '.join(RESUME_OVERRIDES)}); start a new "
+            "run (another --out, or --force) to change the others"
+        )
+    values = to_dict(config)
+    for override in overrides:
+        values = merge(values, override)
+    updated = config_from_dict(values)
+    before, after = _flatten(to_dict(config)), _flatten(to_dict(updated))
+    lines = [
+        f"{name}: {before[name]} -> {after[name]}"
+        for name in changes
+        if before.get(name) != after.get(name)
+    ]
+    return updated, lines
+
+
+def _flatten(values: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> {dotted name: leaf value}."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_device(device: str, where: str = "device") -> None:
+    """Refuse a `device` this machine does not have (`cuda` without CUDA, `cuda:3` on a
+    two-GPU machine, `mps` off Apple silicon) before a run starts on it."""
+    import torch
+
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device.partition(":")[2] or 0)
+        if not count:
+            raise ConfigError(
+                f"{where}={device} is not available: this machine has no CUDA "
+                "(torch.cuda.is_available() is False); use device=cpu"
+            )
+        if index >= count:
+            raise ConfigError(
+                f"{where}={device} is not available: this machine has {count} CUDA device(s)"
+            )
+    elif device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"{where}=mps is not available on this machine; use device=cpu")
 
 
 def describe(cls: type | None = None, prefix: str = "") -> list[tuple[str, str, str]]:
@@ -350,11 +515,15 @@ __all__ = [
     "LoRAConfig",
     "MLEConfig",
     "RLVRConfig",
+    "RESUME_OVERRIDES",
+    "check_device",
+    "check_sections",
     "config_from_dict",
     "describe",
     "from_dict",
     "merge",
     "parse_override",
+    "resume_overrides",
     "run_config_class",
     "to_dict",
 ]

@@ -6,12 +6,13 @@ import contextlib
 import copy
 import dataclasses
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from rlvr_world.core.checkpoint import latest_checkpoint, save_checkpoint
+from rlvr_world.core.checkpoint import best_checkpoint, latest_checkpoint, save_checkpoint
 from rlvr_world.core.model import DTYPES, build_llama
 from rlvr_world.core.seeding import seed_everything
 from rlvr_world.domains import get_domain
@@ -25,7 +26,21 @@ from rlvr_world.integrations.hf import (
 from rlvr_world.train.config import ConfigError, RunConfig, to_dict
 from rlvr_world.train.distributed import World, init_world, shutdown
 from rlvr_world.train.presets import check_required
-from rlvr_world.train.run_folder import Logger, read_config, write_config
+from rlvr_world.train.run_folder import (
+    MANIFEST,
+    TRAINING_PHASES,
+    Logger,
+    RunFolderWarning,
+    RunLock,
+    check_inputs,
+    claim_run_folder,
+    manifest_problem,
+    predates_manifests,
+    read_config,
+    remove_inputs,
+    write_config,
+    write_manifest,
+)
 
 
 @dataclass
@@ -42,10 +57,14 @@ class Context:
     reference: object | None = None
     """The frozen KL reference: None (build a frozen copy when needed), or e.g. the base model
     with the LoRA adapters switched off (`integrations.hf.reference_model`)."""
+    lock: RunLock | None = None
+    """The run folder's lock, held by rank 0 until `close`."""
 
     def close(self) -> None:
         self.logger.close()
         shutdown(self.world)
+        if self.lock is not None:
+            self.lock.release()
 
     def precision(self):
         """The mixed-precision context forwards run in (`model.autocast`), or a no-op."""
@@ -71,7 +90,7 @@ def save_training_checkpoint(
     """A resumable checkpoint of the run's model, optimiser and `trainer_state` (plus the
     `frozen` models' weights under their keys, e.g. the KL reference). Every rank calls it:
     with FSDP the whole weights and optimiser state are gathered from the shards; rank 0
-    writes."""
+    writes, and removes step checkpoints beyond the config's `keep_checkpoints`."""
     world = ctx.world
     weights = world.full_state(ctx.model)
     state = {"optimizer": world.optimizer_state(ctx.model, optimizer), **trainer_state}
@@ -84,6 +103,7 @@ def save_training_checkpoint(
             ctx.model,
             state,
             plain(ctx.config),
+            keep_last=ctx.config.keep_checkpoints,
             tag=tag,
             state_dict=weights,
         )
@@ -96,10 +116,11 @@ def adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim
 
 
 def handed_on(run: Path) -> Path | None:
-    """The checkpoint a run hands on: `best` if kept, else the latest one, else None (e.g. a
-    tokenizer run, which has data and a tokenizer but no model)."""
-    best = run / "checkpoints" / "best"
-    return best if best.is_dir() else latest_checkpoint(run / "checkpoints")
+    """The checkpoint a run hands on: `best` if kept (`core.checkpoint.best_checkpoint`: also
+    while a kill left it half replaced), else the latest one, else None (e.g. a tokenizer run,
+    which has data and a tokenizer but no model)."""
+    best = best_checkpoint(run / "checkpoints")
+    return best if best is not None else latest_checkpoint(run / "checkpoints")
 
 
 def initial_checkpoint(run: Path) -> Path:
@@ -130,28 +151,49 @@ def prepare(
     init: str | Path | None = None,
     resume: bool = False,
     with_reference: bool = False,
+    force: bool = False,
 ) -> Context:
     """Create (or reopen, with `resume`) a run folder and build its task and model.
 
     init: a previous run whose data, tokenizer and best checkpoint this run starts from.
     with_reference: also a frozen KL reference (LoRA: the model with adapters off; FSDP: a
     whole copy made before sharding; otherwise left to the trainer, None).
+    force: a new run into a folder that holds an earlier run deletes that run's files first.
+    The folder's lock (`train.run_folder.RunLock`) is held from here until `Context.close`.
     """
     run_dir = Path(run_dir)
-    init = _open_run_dir(run_dir, init, resume)
     check_required(config)
     if config.fsdp and config.lora.r:
         raise ConfigError("fsdp with lora adapters is not supported; use one or the other")
+    if resume and force:
+        raise ValueError("--force starts a run over; it does not go with --resume")
+    if resume and not (run_dir / "config.yaml").exists():
+        raise FileNotFoundError(f"--resume: {run_dir} is not a run folder (no config.yaml)")
     world = init_world(config.device)
     world = dataclasses.replace(world, fsdp=config.fsdp and world.active)
+    lock = RunLock(run_dir).acquire() if world.main else None  # rank 0 holds it for all ranks
+    try:
+        return _prepare_locked(config, run_dir, init, resume, with_reference, force, world, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _prepare_locked(config, run_dir, init, resume, with_reference, force, world, lock) -> Context:
+    """`prepare` once the run folder is this process's."""
     torch.set_num_threads(config.threads)
     seed_everything(config.seed)
+    init = _open_run_dir(run_dir, config, init, resume, force, world.main)
     init_dir = Path(init) if init else None
-    if world.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    else:  # rank 0 writes the data and tokenizer first; the others read them back
+    if not world.main:  # rank 0 writes the data and tokenizer first; the others read them back
         world.barrier()
     logger = Logger(run_dir, enabled=world.main)
+    resume_from = latest_checkpoint(run_dir / "checkpoints") if resume else None
+    if resume and resume_from is None:  # nothing to continue from: the run starts over
+        logger.truncate(TRAINING_PHASES, -1)
+    if resume and world.main:
+        _check_resumed_inputs(run_dir, init_dir, resume_from, logger)
     task = get_domain(config.data.domain).hook("prepare_task")(
         config,
         run_dir,
@@ -159,9 +201,10 @@ def prepare(
         log=lambda step, metrics: logger.log("tokenizer", step, metrics),
     )
     if world.main:
+        if not (run_dir / MANIFEST).exists():  # last: the data and tokenizer are complete
+            write_manifest(run_dir)
         world.barrier()
     device = torch.device(world.device)
-    resume_from = latest_checkpoint(run_dir / "checkpoints") if resume else None
     model = _build_model(config, task.tokenizer, run_dir, init_dir, resume_from).to(device)
     world.broadcast_parameters(model)
     reference = reference_model(model) if with_reference else None
@@ -171,22 +214,58 @@ def prepare(
     if world.main:
         write_config(run_dir, {**plain(config), "init": str(init_dir) if init_dir else None})
     return Context(
-        config, run_dir, task, model, logger, device, resume_from, init_dir, world, reference
+        config, run_dir, task, model, logger, device, resume_from, init_dir, world, reference, lock
     )
 
 
-def _open_run_dir(run_dir: Path, init: str | Path | None, resume: bool) -> str | Path | None:
-    """The run's init (read back from the folder on `resume`); a new run into a folder that
-    already holds one is refused."""
+def _open_run_dir(
+    run_dir: Path, config: RunConfig, init: str | Path | None, resume: bool, force: bool, main: bool
+) -> str | Path | None:
+    """The run's init (read back from the folder on `resume`). A new run (rank 0) checks the
+    init run's data and tokenizer, claims the folder (`train.run_folder.claim_run_folder`: one
+    that holds anything is refused, or with `force` cleared) and writes its config first."""
     if resume:
-        if not (run_dir / "config.yaml").exists():
-            raise FileNotFoundError(f"--resume: {run_dir} is not a run folder (no config.yaml)")
         return read_config(run_dir).get("init")
-    if (run_dir / "checkpoints").exists():
-        raise FileExistsError(
-            f"{run_dir} already holds a run; pass --resume to continue it or choose another --out"
-        )
+    if main:
+        if init is not None:
+            check_inputs(Path(init))
+        record = {**plain(config), "init": str(Path(init)) if init else None}
+        claim_run_folder(run_dir, record, force)
+        write_config(run_dir, record)
     return init
+
+
+def _check_resumed_inputs(run_dir: Path, init_dir, resume_from, logger: Logger) -> None:
+    """On resume, the run's data and tokenizer are used only as its manifest records them.
+    Incomplete or changed ones (a run stopped while writing them) are made again while no
+    checkpoint depends on them, and refused once one does; a run folder from before manifests
+    is used as it is, with a warning (its manifest is written now)."""
+    if predates_manifests(run_dir):
+        warnings.warn(
+            f"{run_dir} predates input manifests: its data and tokenizer are used unverified",
+            RunFolderWarning,
+            stacklevel=3,
+        )
+        return
+    problem = manifest_problem(run_dir)
+    if problem is None:
+        return
+    if resume_from is not None:
+        raise ValueError(
+            f"--resume: {run_dir}: its data and tokenizer are not as the run wrote them "
+            f"({problem}) and {resume_from.name} was trained on them; start over with --force "
+            "or choose another --out"
+        )
+    warnings.warn(
+        f"{run_dir}: its data and tokenizer are incomplete ({problem}); no checkpoint depends "
+        "on them yet, so they are made again",
+        RunFolderWarning,
+        stacklevel=3,
+    )
+    remove_inputs(run_dir)
+    logger.truncate("tokenizer", -1)
+    if init_dir is not None:
+        check_inputs(init_dir)
 
 
 def _build_model(config, tokenizer, run_dir: Path, init_dir, resume_from) -> torch.nn.Module:

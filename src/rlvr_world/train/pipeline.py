@@ -7,24 +7,36 @@ import shutil
 import time
 from pathlib import Path
 
+import yaml
 from tqdm.auto import tqdm
 
 from rlvr_world.core.checkpoint import write_json
 from rlvr_world.domains import get_domain
 from rlvr_world.integrations.hf import load_world_model
-from rlvr_world.train.config import RunConfig, config_from_dict
+from rlvr_world.train.config import ConfigError, RunConfig, check_device, config_from_dict
 from rlvr_world.train.context import check_phase, initial_checkpoint, plain, prepare
-from rlvr_world.train.run_folder import Logger, read_config, write_config
+from rlvr_world.train.run_folder import (
+    Logger,
+    RunLock,
+    claim_run_folder,
+    read_config,
+    write_config,
+    write_manifest,
+)
 
 
 def run_mle(
-    config: RunConfig, out: str | Path, resume: bool = False, init: str | Path | None = None
+    config: RunConfig,
+    out: str | Path,
+    resume: bool = False,
+    init: str | Path | None = None,
+    force: bool = False,
 ) -> Path:
     """MLE from scratch, or continued from the best checkpoint of `init` (a previous run)."""
     from rlvr_world.train.mle import train_mle
 
     check_phase(config, "mle")
-    ctx = prepare(config, out, init=init, resume=resume)
+    ctx = prepare(config, out, init=init, resume=resume, force=force)
     try:
         result = train_mle(ctx)
         if ctx.world.main:
@@ -36,7 +48,11 @@ def run_mle(
 
 
 def run_rlvr(
-    config: RunConfig, init: str | Path | None, out: str | Path, resume: bool = False
+    config: RunConfig,
+    init: str | Path | None,
+    out: str | Path,
+    resume: bool = False,
+    force: bool = False,
 ) -> Path:
     from rlvr_world.train.rlvr import train_rlvr
 
@@ -44,7 +60,12 @@ def run_rlvr(
         raise ValueError("train rlvr needs --init RUN (an MLE run to start from)")
     check_phase(config, "rlvr")
     ctx = prepare(
-        config, out, init=init, resume=resume, with_reference=config.rlvr.loss.kl_coef > 0
+        config,
+        out,
+        init=init,
+        resume=resume,
+        with_reference=config.rlvr.loss.kl_coef > 0,
+        force=force,
     )
     try:
         result = train_rlvr(ctx)
@@ -56,37 +77,105 @@ def run_rlvr(
     return ctx.run_dir
 
 
-def run_tokenizer(config: RunConfig, out: str | Path) -> Path:
+def run_tokenizer(config: RunConfig, out: str | Path, force: bool = False) -> Path:
     """Episodes and the frame tokenizer of a video domain, no world model yet: a run that
     `train mle --init` can start from. Writes `train_result.json` with the reconstruction
-    figures on held-out frames."""
+    figures on held-out frames. The folder is claimed and locked as a training run's is
+    (`train.run_folder`; `force` deletes an earlier run's files first)."""
     out = Path(out)
-    if (out / "tokenizer").exists():
-        raise FileExistsError(f"{out} already holds a tokenizer; choose another --out")
     check_phase(config, "tokenizer")
-    out.mkdir(parents=True, exist_ok=True)
-    write_config(out, {**plain(config), "init": None})
-    logger = Logger(out)
-    try:
-        get_domain(config.data.domain).hook("prepare_task")(
-            config, out, log=lambda step, metrics: logger.log("tokenizer", step, metrics)
-        )
-    finally:
-        logger.close()
-    figures = json.loads((out / "tokenizer" / "eval.json").read_text())
-    write_json(out / "train_result.json", {"phase": "tokenizer", **figures})
+    with RunLock(out):
+        record = {**plain(config), "init": None}
+        claim_run_folder(out, record, force)
+        write_config(out, record)
+        logger = Logger(out)
+        try:
+            get_domain(config.data.domain).hook("prepare_task")(
+                config, out, log=lambda step, metrics: logger.log("tokenizer", step, metrics)
+            )
+        finally:
+            logger.close()
+        write_manifest(out)  # last: the data and tokenizer are complete
+        figures = json.loads((out / "tokenizer" / "eval.json").read_text())
+        write_json(out / "train_result.json", {"phase": "tokenizer", **figures})
     return out
 
 
 def load_run_config(run: str | Path) -> RunConfig:
-    values = read_config(run)
+    """A run folder's config (`config.yaml`), checked as a new one is; a file that is not a
+    config, or a `device` this machine lacks, is a `ConfigError` naming the file."""
+    path = Path(run) / "config.yaml"
+    values = read_config(run)  # a ConfigError naming the file when unreadable or no mapping
     values.pop("init", None)
-    return config_from_dict(values)
+    try:
+        config = config_from_dict(values)
+        check_device(config.device)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    return config
+
+
+PHASE_NAMES = {"tokenizer": "a tokenizer", "mle": "an MLE", "rlvr": "an RLVR"}
+
+
+def check_resume_phase(run: str | Path, phase: str) -> None:
+    """Refuse `train PHASE --resume` on a run folder that another phase wrote (an MLE run
+    resumed as RLVR, ...), saying what the folder holds and how to continue it. A run whose
+    phase its folder does not tell yet (stopped before its first log) passes, except that an
+    RLVR run always records the `--init` run it started from."""
+    run = Path(run)
+    trained = _trained_phase(run)
+    if trained is None and phase == "rlvr":
+        try:
+            init = read_config(run).get("init")
+        except (OSError, ValueError, AttributeError, yaml.YAMLError):
+            return  # load_run_config reports an unreadable config
+        trained = None if init else "mle"
+    if trained is None or trained == phase:
+        return
+    if trained == "tokenizer":
+        what = f"start a world model from it with `train mle --init {run} --out NEW_RUN`"
+    else:
+        what = f"continue it with `train {trained} --resume --out {run}`"
+    raise ConfigError(
+        f"--resume: {run} holds {PHASE_NAMES.get(trained, trained)} run, not "
+        f"{PHASE_NAMES.get(phase, phase)} one; {what}"
+    )
+
+
+def _trained_phase(run: Path) -> str | None:
+    """The phase a run folder's run trained: its `train_result.json`'s, else that of the first
+    training row of `metrics.jsonl`; None when neither tells."""
+    try:
+        phase = json.loads((run / "train_result.json").read_text()).get("phase")
+        if phase in PHASE_NAMES:
+            return phase
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        with (run / "metrics.jsonl").open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    root = str(json.loads(line).get("phase", "")).split("/")[0]
+                except (ValueError, AttributeError):
+                    continue  # a torn or foreign line
+                if root in ("mle", "rlvr"):
+                    return root
+    except OSError:
+        pass
+    return None
 
 
 def checkpoint_path(run: Path, checkpoint: str = "best") -> Path:
-    """`best` (what the run hands on), `latest`, or a checkpoint folder's name."""
-    from rlvr_world.core.checkpoint import latest_checkpoint
+    """`best` (what the run hands on), `latest`, or a checkpoint folder's name. A damaged
+    checkpoint, or one whose weights hold NaN or inf (a run that diverged before runs stopped
+    at divergence), is a `CheckpointError` saying so."""
+    from rlvr_world.core.checkpoint import (
+        CheckpointError,
+        checkpoint_problem,
+        latest_checkpoint,
+        non_finite_weights,
+    )
 
     if checkpoint == "best":
         path = initial_checkpoint(run)
@@ -96,6 +185,16 @@ def checkpoint_path(run: Path, checkpoint: str = "best") -> Path:
         path = run / "checkpoints" / checkpoint
     if path is None or not path.is_dir():
         raise FileNotFoundError(f"{run}: no checkpoint {checkpoint!r}")
+    problem = checkpoint_problem(path, resumable=False)
+    if problem is not None:
+        raise CheckpointError(f"{path} is damaged: {problem}")
+    bad = non_finite_weights(path / "model")
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise CheckpointError(
+            f"{path}: its weights are not finite (NaN or inf in {', '.join(bad[:3])}{more}): "
+            "the run diverged; choose an earlier checkpoint (--checkpoint step_...)"
+        )
     return path
 
 

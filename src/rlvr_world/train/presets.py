@@ -12,7 +12,14 @@ True
 from __future__ import annotations
 
 from rlvr_world.domains import DOMAINS, get_domain
-from rlvr_world.train.config import ConfigError, RunConfig, config_from_dict, merge, to_dict
+from rlvr_world.train.config import (
+    ConfigError,
+    RunConfig,
+    check_sections,
+    config_from_dict,
+    merge,
+    to_dict,
+)
 
 
 def presets() -> dict[str, dict]:
@@ -51,7 +58,7 @@ def build_config(preset: str = "textgame-tiny", *overrides: dict) -> RunConfig:
         raise ConfigError(f"unknown preset {preset!r}; known: {', '.join(sorted(table))}")
     values = merge(table[preset], {})
     for override in overrides:
-        values = merge(values, override)
+        values = merge(values, check_sections(override))
     values["preset"] = preset
     domain = values.get("data", {}).get("domain")
     defaults = to_dict(config_from_dict({"data": {"domain": domain}} if domain else {}))

@@ -13,6 +13,7 @@ for step in 1..steps:
         for epoch in epochs: for mini-batch of questions:
             loss = clipped surrogate + kl_coef * KL - entropy_coef * H      (token-mean)
             AdamW step (grad-norm clip, constant LR)
+    a NaN or inf loss, gradient norm or parameter: stop (`train.divergence`)
     on clocks: log, evaluate held-out (keep best), checkpoint   (rank 0)
 
 Data-parallel (`train.distributed.World`): each rank samples and scores its share of the B
@@ -32,7 +33,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from rlvr_world.core.checkpoint import load_trainer_state
+from rlvr_world.core.checkpoint import load_trainer_state, recover_checkpoints
 from rlvr_world.core.grpo import (
     CREDIT_MODES,
     aggregation_denominator,
@@ -46,6 +47,7 @@ from rlvr_world.core.sampler import SamplingConfig
 from rlvr_world.core.seeding import rng_state, set_rng_state
 from rlvr_world.train.context import Context, adamw, save_training_checkpoint
 from rlvr_world.train.distributed import SINGLE, World
+from rlvr_world.train.divergence import check_finite
 from rlvr_world.train.heldout import heldout_selection
 from rlvr_world.train.run_folder import Every
 from rlvr_world.train.streams import EpochStream, all_items, changed_plus_unchanged
@@ -414,17 +416,22 @@ def frozen_reference(ctx: Context):
     return copy.deepcopy(ctx.model).eval().requires_grad_(False)
 
 
-def _resume(ctx: Context, optimizer, stream: EpochStream, reference, state: dict) -> None:
-    """Optimiser, data position, RNG states, the reference copy (when one is kept) and loop
-    state from the checkpoint."""
-    saved = load_trainer_state(ctx.resume_from)
-    ctx.world.load_optimizer_state(ctx.model, optimizer, saved["optimizer"])
-    stream.load_state_dict(saved["stream"])
-    set_rng_state(saved["rng"])
-    if reference is not None:
-        ctx.world.load_model_state(reference, saved["reference"])
-    state.update(saved["loop"])
-    ctx.logger.truncate("rlvr", state["step"])
+def _start(ctx: Context, optimizer, stream: EpochStream, reference, state: dict) -> None:
+    """The checkpoints folder recovered from a kill (rank 0), then on resume the optimiser,
+    data position, RNG states, the reference copy (when one is kept) and loop state from the
+    checkpoint; the starting parameters must be finite (an init run may have diverged)."""
+    if ctx.world.main:
+        recover_checkpoints(ctx.run_dir / "checkpoints", ctx.resume_from)
+    if ctx.resume_from is not None:
+        saved = load_trainer_state(ctx.resume_from)
+        ctx.world.load_optimizer_state(ctx.model, optimizer, saved["optimizer"])
+        stream.load_state_dict(saved["stream"])
+        set_rng_state(saved["rng"])
+        if reference is not None:
+            ctx.world.load_model_state(reference, saved["reference"])
+        state.update(saved["loop"])
+        ctx.logger.truncate("rlvr", state["step"])
+    check_finite(ctx.model, "rlvr", state["step"], ctx.world)
 
 
 def train_rlvr(ctx: Context) -> dict:
@@ -438,8 +445,7 @@ def train_rlvr(ctx: Context) -> dict:
     sampling = sampling_config(cfg)
     stream = question_stream(task, cfg, ctx.config.seed)
     state = {"step": 0, "best_score": -math.inf, "best_step": 0}
-    if ctx.resume_from is not None:
-        _resume(ctx, optimizer, stream, kept, state)
+    _start(ctx, optimizer, stream, kept, state)
     log_clock, eval_clock, save_clock = map(Every, (cfg.log_every, cfg.eval_every, cfg.save_every))
 
     def checkpoint(step: int, tag: str | None = None) -> None:  # every rank calls it
@@ -469,6 +475,9 @@ def train_rlvr(ctx: Context) -> dict:
                 ctx.device,
                 world,
             )
+        check_finite(
+            model, "rlvr", step, world, loss=metrics.get("loss"), grad_norm=metrics["grad_norm"]
+        )
         state["step"] = step
         bar.update(1)
         if log_clock(step):

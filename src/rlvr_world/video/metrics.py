@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from rlvr_world.video.lpips import lpips_network
+from rlvr_world.video.npz import available_memory, declared_array, gib
 
 # PSNR of identical frames is infinite; it is capped so that results stay finite, averageable
 # and JSON-safe. 100 dB is MSE 1e-10: 8-bit frames of up to 50,000 pixels that differ at all
@@ -170,12 +171,17 @@ def frame_metrics(
 
 
 def load_frames(path: str | Path, field: str = "frames") -> np.ndarray:
-    """uint8 [N, H, W, 3] from `field` of an `.npz` file; errors name the file and the field."""
+    """uint8 [N, H, W, 3] from `field` of an `.npz` file; errors name the file and the field.
+
+    The member's header is read first: an array larger than a fifth of the memory available
+    (scoring makes float copies: 4 bytes a value) is refused without reading it."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, expected an .npz file")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    try:
-        archive = np.load(path, allow_pickle=False)
+    try:  # mmap_mode: a lone .npy file is mapped, not read, before it is refused below
+        archive = np.load(path, allow_pickle=False, mmap_mode="r")
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path}: not a readable .npz file ({error})") from error
     if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -185,9 +191,22 @@ def load_frames(path: str | Path, field: str = "frames") -> np.ndarray:
             known = ", ".join(archive.files) or "none"
             raise ValueError(f"{path}: no field {field!r} (fields: {known})")
         try:
+            shape, dtype = declared_array(archive, field)
+            size = math.prod(shape) * dtype.itemsize
+        # Corrupt members surface as many types (zlib.error, BadZipFile, EOFError, even
+        # SyntaxError from numpy's header parser); any of them means the field is unreadable.
+        except Exception as error:
+            raise ValueError(f"{path}: field {field!r} cannot be read ({error})") from None
+        memory = available_memory()
+        if memory is not None and size * 5 > memory:
+            raise ValueError(
+                f"{path}: field {field!r} declares {dtype} {shape} ({gib(size)}): more than "
+                f"this machine can score ({gib(memory)} of memory available)"
+            )
+        try:
             frames = archive[field]
-        except (OSError, ValueError, zipfile.BadZipFile) as error:  # e.g. an object array
-            raise ValueError(f"{path}: field {field!r} cannot be read ({error})") from error
+        except Exception as error:  # e.g. an object array, a truncated member
+            raise ValueError(f"{path}: field {field!r} cannot be read ({error})") from None
     if frames.dtype != np.uint8:
         raise ValueError(f"{path}: field {field!r} must be uint8, got {frames.dtype}")
     if frames.ndim != 4 or frames.shape[-1] != 3:

@@ -456,3 +456,21 @@ def test_never_raises_on_arbitrary_text(text, prefix):
 def test_never_raises_on_huge_garbage():
     garbage = "The final answer is: " + "{'modified': [" * 3000 + "\\" * 10_000
     assert score_response(garbage, CURRENT, GOLD["turn_on"])["binary"] == 0
+
+
+def test_the_task_specific_reward_prefers_a_right_change_to_nothing_changes():
+    """Why the quickstart trains on `task_specific`: on a transition that changes the state,
+    predicting the change must pay far more than predicting that nothing changes, which
+    `binary` scores 0 either way when wrong and so cannot push away from."""
+    from rlvr_world.domains.textgame.rewards import task_specific_reward
+    from rlvr_world.domains.textgame.state import state_diff
+
+    lamp = {"name": "lamp (ID: 1)", "uuid": 1, "type": "Lamp", "contains": []}
+    score = {"score": 0, "gameOver": False, "gameWon": False}
+    current = [{**lamp, "properties": {"on": False}}, score]
+    gold = [{**lamp, "properties": {"on": True}}, {**score, "score": 1}]
+    right = "The final answer is: " + json.dumps(state_diff(current, gold))
+    nothing = 'The final answer is: {"modified": [], "removed": [], "score": {}}'
+    rewards = task_specific_reward([right, nothing], [gold, gold], [{"current": current}] * 2)
+    assert rewards[0] == pytest.approx(1.3)  # 0.09 + 0.01 + 0.2 + changed_acc 1
+    assert rewards[1] < 0.1 * rewards[0]  # no exact, no changed field right

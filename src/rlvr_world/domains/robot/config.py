@@ -81,6 +81,17 @@ class VideoConfig:
                 "video.data_path): the simulator replays the policy's actions"
             )
         positive(self, "video", "max_episode_steps", "frame_size", "context_frames", "stride")
+        non_negative(
+            self,
+            "video",
+            "train_episodes_per_task",
+            "valid_episodes_per_task",
+            "test_episodes_per_task",
+        )
+        if not self.policy_noise or any(not 0 <= n <= 1 for n in self.policy_noise):
+            raise ConfigError(
+                f"video.policy_noise must be levels in [0, 1], got {self.policy_noise}"
+            )
         if self.rollout_frames < 2:
             raise ConfigError(f"video.rollout_frames must be >= 2, got {self.rollout_frames}")
         self.reward_weights = tuple((str(k), float(v)) for k, v in self.reward_weights)
@@ -150,7 +161,12 @@ class TokenizerConfig:
             raise ConfigError(
                 f"tokenizer.future_channels must be positive widths, got {self.future_channels}"
             )
-        non_negative(self, "tokenizer", "future_change_weight")
+        non_negative(self, "tokenizer", "future_change_weight", "perceptual_weight", "eval_every")
+        positive(self, "tokenizer", "lr")
+        for name in ("levels", "future_levels"):
+            levels = getattr(self, name)
+            if not levels or any(level < 2 for level in levels):
+                raise ConfigError(f"tokenizer.{name} must be FSQ levels >= 2, got {levels}")
         choice(self, "tokenizer", "perceptual_net", ("vgg", "alex"))
         if not self.channels or any(int(c) <= 0 for c in self.channels):
             raise ConfigError(f"tokenizer.channels must be positive widths, got {self.channels}")

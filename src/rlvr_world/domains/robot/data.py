@@ -24,6 +24,7 @@ the field.
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rlvr_world.video.npz import available_memory, declared_array, gib
 
 __all__ = [
     "METADATA_KEYS",
@@ -185,11 +188,25 @@ def episode_files(path: str | Path, split: str | None = None) -> list[Path]:
     return [file for index, file in enumerate(files) if split_of(index) == split]
 
 
+def _check_fits(path: Path, key: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Refuse an array whose header declares more bytes than this machine has available."""
+    size = math.prod(shape) * dtype.itemsize
+    memory = available_memory()
+    if memory is not None and size > memory:
+        reason = (
+            f"declares {dtype} {shape} ({gib(size)}), more than the {gib(memory)} of memory "
+            "available"
+        )
+        raise DataError(path, key, reason)
+
+
 def load_episode(path: str | Path) -> dict[str, Any]:
     """One episode file -> {image uint8 (T, H, W, 3), action float32 (T, D), path, metadata}."""
     path = Path(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
+    if path.is_dir():
+        raise DataError(path, "<file>", "is a directory, expected an .npz episode file")
+    try:  # mmap_mode: a lone .npy file is mapped, not read, before it is refused below
+        archive = np.load(path, allow_pickle=False, mmap_mode="r")
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(path, "<file>", f"not a readable .npz archive ({error})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -199,7 +216,10 @@ def load_episode(path: str | Path) -> dict[str, Any]:
 
         def read(key: str) -> np.ndarray:
             try:
+                _check_fits(path, key, *declared_array(archive, key))
                 return archive[key]
+            except DataError:
+                raise
             # Corrupt bytes surface as many types (zlib.error, BadZipFile, EOFError, even
             # SyntaxError from numpy's header parser); any of them means this member is bad.
             except Exception as error:

@@ -13,6 +13,12 @@ DOMAIN = Domain(
     },
     presets=PRESETS,
     quickstart_preset="robot-tiny",
+    headline={
+        "metric": "lpips",
+        "higher_is_better": False,
+        "name": "LPIPS of the predicted frames",
+        "examples": "held-out windows",
+    },
     benches={
         "robot": "rlvr_world.bench.robot:bench_robot",
         "policy-eval": "rlvr_world.bench.policy_eval:bench_policy_eval",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rlvr_world.core.checkpoint import atomic_write_text
 from rlvr_world.domains.robot.data import load_episodes, save_episodes
 from rlvr_world.domains.robot.policies import collect_episodes, make_policy
 from rlvr_world.domains.robot.policy_rollouts import PolicyRolloutTask, rollout_starts
@@ -114,7 +115,7 @@ def prepare_tokenizer(
             progress=config.progress,
         )
         tokenizer.save(folder)
-        (folder / "eval.json").write_text(json.dumps(figures, indent=2))
+        atomic_write_text(folder / "eval.json", json.dumps(figures, indent=2))
     if (
         config.video.mode == "multi"
         and config.tokenizer.future_channels
@@ -134,7 +135,7 @@ def prepare_tokenizer(
         future.save(folder)
         path = folder / "eval.json"
         saved = json.loads(path.read_text()) if path.exists() else {}
-        path.write_text(json.dumps({**saved, "future": figures}, indent=2))
+        atomic_write_text(path, json.dumps({**saved, "future": figures}, indent=2))
     return tokenizer
 
 
@@ -143,9 +144,10 @@ def _prefixed(prefix: str, metrics: dict) -> dict:
 
 
 def prepare_episodes(config, run_dir: Path, init_dir: Path | None = None) -> dict[str, list]:
-    """The run's episodes: from `init_dir`, from this run folder (resume), or new."""
+    """The run's episodes: from `init_dir`, from this run folder (resume; only when every
+    split's folder is there), or new."""
     for source in (init_dir, run_dir):
-        if source is not None and (source / "data" / "train").is_dir():
+        if source is not None and all((source / "data" / s).is_dir() for s in SPLITS):
             splits = {s: load_episodes(source / "data" / s) for s in SPLITS}
             if source != run_dir:
                 for split, episodes in splits.items():

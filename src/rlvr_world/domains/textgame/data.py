@@ -332,10 +332,12 @@ def save_parquet(
 # ---------------------------------------------------------------------------------------------
 
 
-def load_transitions(path: str | Path) -> list[Transition]:
+def load_transitions(path: str | Path, unique_ids: bool = False) -> list[Transition]:
     """Load a ByteSized32 jsonl/json file or an RL parquet file (dispatch on the suffix).
 
-    Raises `DataError` (a `ValueError`) on a missing file, an unknown suffix, an empty file or
-    any malformed row.
+    Raises `DataError` (a `ValueError`) on a missing file, a directory, an unknown suffix, an
+    empty file, text that is not UTF-8 or any malformed row; with `unique_ids`, on an id given
+    twice (naming both lines).
     """
-    return read_records(path, _row_to_transition, _parquet_row_to_transition)
+    key = (lambda t: t.id) if unique_ids else None
+    return read_records(path, _row_to_transition, _parquet_row_to_transition, key=key)

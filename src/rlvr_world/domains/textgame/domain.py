@@ -9,6 +9,12 @@ DOMAIN = Domain(
     prepare_task="rlvr_world.domains.textgame.setup:prepare_task",
     presets=PRESETS,
     quickstart_preset="textgame-quickstart",
+    headline={
+        "metric": "exact",
+        "higher_is_better": True,
+        "name": "next-state accuracy",
+        "examples": "held-out transitions",
+    },
     benches={"textgame": "rlvr_world.bench.textgame:bench_textgame"},
     hooks={
         "write_dataset": "rlvr_world.domains.textgame.setup:write_dataset",

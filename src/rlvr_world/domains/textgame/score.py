@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rlvr_world.domains.textgame.data import load_transitions
 from rlvr_world.domains.textgame.rewards import score_response
-from rlvr_world.text.records import read_predictions
+from rlvr_world.text.records import (
+    MAX_RESPONSE_CHARS,
+    check_output_file,
+    read_predictions,
+    write_lines,
+)
+
+REWARDS = ("binary", "task_specific")
+MINIMUM = 0.0
+"""What both rewards (and exact accuracy) give a malformed answer: a missing one scores it."""
 
 
 def score_textgame_files(
@@ -16,30 +24,46 @@ def score_textgame_files(
     reward: str = "binary",
     compat: str = "fixed",
     out: str | Path | None = None,
+    subset: bool = False,
 ) -> dict:
-    """Score `predictions` against `data`; write jsonl {"id", "reward", "split"} to `out`.
+    """Score `predictions` against `data`; write jsonl {"id", "reward", "split"} to `out`
+    (atomically; `out` may not be an input).
 
-    Returns a summary: accuracy (exact state) per split and overall, the mean reward, and how
-    many dataset rows had no prediction (scored as missing, not as 0) or predictions no row.
+    A data row without a prediction scores the reward's minimum (its row in `out` says
+    `"missing": true`) unless `subset`, which scores the predicted rows only. An id given
+    twice in either file is an error naming both lines; a response over `MAX_RESPONSE_CHARS`
+    scores the minimum unparsed. Returns a summary: accuracy (exact state) per split and
+    overall, the mean reward, how many rows were scored from predictions (`scored`), how
+    many data rows had none (`missing`, also `missing_predictions`), how many predictions
+    match no row (`unknown_ids`) and how many were too long to parse (`too_long`).
     """
-    if reward not in ("binary", "task_specific"):
-        raise ValueError(f"unknown reward {reward!r}; known: binary, task_specific")
-    transitions = {t.id: t for t in load_transitions(data)}
+    if reward not in REWARDS:
+        raise ValueError(f"unknown reward {reward!r}; known: {', '.join(REWARDS)}")
+    if out is not None:
+        out = check_output_file(out, data=data, predictions=predictions)
+    transitions = {t.id: t for t in load_transitions(data, unique_ids=True)}
     responses = read_predictions(predictions)
-    unknown = sorted(set(responses) - set(transitions))
     rows, exact = [], {"changed": [], "unchanged": []}
+    too_long = 0
     for id_, response in responses.items():
         if id_ not in transitions:
             continue
         t = transitions[id_]
-        scores = score_response(response, t.current, t.next, compat=compat)
+        if len(response) > MAX_RESPONSE_CHARS:
+            too_long += 1
+            scores = {"exact": MINIMUM, reward: MINIMUM}
+        else:
+            scores = score_response(response, t.current, t.next, compat=compat)
         rows.append({"id": id_, "reward": scores[reward], "split": t.split})
         exact[t.split].append(scores["exact"])
+    scored = len(rows)
+    missing = [t for id_, t in transitions.items() if id_ not in responses]
+    if not subset:
+        for t in missing:
+            rows.append({"id": t.id, "reward": MINIMUM, "split": t.split, "missing": True})
+            exact[t.split].append(MINIMUM)
     if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        with Path(out).open("w") as handle:
-            for row in rows:
-                handle.write(json.dumps(row) + "\n")
+        write_lines(out, rows)
     every = exact["changed"] + exact["unchanged"]
     mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
     return {
@@ -51,9 +75,12 @@ def score_textgame_files(
         "reward": reward,
         "compat": compat,
         "reward_mean": mean([r["reward"] for r in rows]),
-        "scored": len(rows),
-        "missing_predictions": len(set(transitions) - set(responses)),
-        "unknown_ids": len(unknown),
+        "scored": scored,
+        "missing": len(missing),
+        "missing_predictions": len(missing),
+        "subset": subset,
+        "unknown_ids": len(set(responses) - set(transitions)),
+        "too_long": too_long,
     }
 
 
@@ -61,13 +88,24 @@ def add_score_arguments(parser) -> None:
     """`rlvr-world score textgame`'s options."""
     parser.add_argument("--data", required=True, help="ByteSized32 jsonl or RL parquet")
     parser.add_argument("--predictions", required=True, help='jsonl of {"id", "response"}')
-    parser.add_argument("--reward", default="binary", choices=["binary", "task_specific"])
+    parser.add_argument("--reward", default="binary", choices=list(REWARDS))
     parser.add_argument("--compat", default="fixed", choices=["fixed", "reference"])
     parser.add_argument("--out", required=True, help='jsonl of {"id", "reward", "split"}')
+    parser.add_argument(
+        "--subset",
+        action="store_true",
+        help="score the predicted rows only (default: a data row without a prediction scores "
+        "the reward's minimum, 0)",
+    )
 
 
 def score_files(args) -> dict:
     """`rlvr-world score textgame` from its parsed options."""
     return score_textgame_files(
-        args.data, args.predictions, reward=args.reward, compat=args.compat, out=args.out
+        args.data,
+        args.predictions,
+        reward=args.reward,
+        compat=args.compat,
+        out=args.out,
+        subset=args.subset,
     )

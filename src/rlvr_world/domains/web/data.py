@@ -112,10 +112,12 @@ def _from_prompt(id_: str, prompt: str, answer: str) -> WebTransition:
     )
 
 
-def load_transitions(path: str | Path) -> list[WebTransition]:
+def load_transitions(path: str | Path, unique_ids: bool = False) -> list[WebTransition]:
     """Our jsonl, the RL parquet or SFT question/answer files (dispatch on the suffix and the
-    columns). Rows without an id are numbered by position."""
-    transitions = read_records(path, _row_to_transition, _parquet_row_to_transition)
+    columns). Rows without an id are numbered by position. unique_ids: an id two rows give is
+    a `DataError` naming both lines."""
+    key = (lambda t: t.id or None) if unique_ids else None
+    transitions = read_records(path, _row_to_transition, _parquet_row_to_transition, key=key)
     return [
         t if t.id else WebTransition(**{**asdict(t), "id": str(i)})
         for i, t in enumerate(transitions)

@@ -10,6 +10,12 @@ DOMAIN = Domain(
     config_sections={"web": "rlvr_world.domains.web.config:WebConfig"},
     presets=PRESETS,
     quickstart_preset="web-tiny",
+    headline={
+        "metric": "f1",
+        "higher_is_better": True,
+        "name": "item F1",
+        "examples": "held-out transitions",
+    },
     benches={
         "web": "rlvr_world.bench.web:bench_web",
         "mpc": "rlvr_world.bench.mpc:bench_mpc",

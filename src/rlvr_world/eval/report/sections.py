@@ -16,6 +16,37 @@ MIXED_DOMAINS_NOTE = (
 )
 """Shown when the runs of one report come from more than one domain."""
 
+HEADLINE_CSS = (
+    "p.headline{font-size:1.25em;font-weight:600;border-left:4px solid #2a6;"
+    "padding:.4em .8em;background:#f3faf5}"
+)
+"""The headline's look: the first thing a reader sees."""
+
+
+def headline_section(headline: dict) -> str:
+    """The answer first: the headline's sentence and a small MLE-vs-RLVR table with the
+    relative gain and its 95% interval (`core.stats.headline`)."""
+    gain, ci = headline.get("relative_gain"), headline.get("ci95")
+    better = "higher" if headline.get("higher_is_better") else "lower"
+    interval = f"{ci[0]:+.1%} to {ci[1]:+.1%}" if ci else "–"
+    cells = [
+        escape(headline.get("metric", "?")) + f" ({better} is better)",
+        format_plain(headline.get("mle")),
+        format_plain(headline.get("rlvr")),
+        "–" if gain is None else f"{gain:+.1%}",
+        interval,
+        escape(headline.get("examples", "?")),
+    ]
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("metric", "MLE", "RLVR", "RLVR's gain", "95% CI (paired bootstrap)", "examples")
+    )
+    row = "".join(f"<td>{c}</td>" for c in cells)
+    return (
+        f'<p class="headline" id="headline">{escape(headline.get("sentence", ""))}</p>\n'
+        f'<table class="headline"><tr>{head}</tr><tr>{row}</tr></table>'
+    )
+
 
 def summary_section(summary: dict) -> str:
     """A nested mapping as a flat two-column table, keys joined with ` / `."""
@@ -33,7 +64,7 @@ def summary_section(summary: dict) -> str:
         if isinstance(shown, (list, dict)):
             shown = short_json(shown)
         rows.append(f"<tr><th>{escape(key)}</th><td>{escape(shown)}</td></tr>")
-    return f'<h2>Summary</h2>\n<table class="summary">{"".join(rows)}</table>'
+    return f'<h2>All figures</h2>\n<table class="summary">{"".join(rows)}</table>'
 
 
 def runs_section(runs: Sequence[RunView]) -> str:

@@ -6,10 +6,11 @@ its domain adds (sample predictions, frames). Every file but `config.yaml` may b
 section then says so instead of failing. The page has no external CSS or JavaScript; everything
 taken from the data is HTML-escaped.
 
-The page: the title, the summary, the table of runs, then the sections of each domain (its
+The page: the title, the headline (when a summary gives one), the table of runs, then the
+sections of each domain (its
 bundle's `report_sections` hook, `rlvr_world.domains.reporting`), domains in the order their
-first run comes. Runs of one domain are compared among themselves, the first being the
-baseline.
+first run comes, and last every figure of the summary. Runs of one domain are compared among
+themselves, the first being the baseline.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from pathlib import Path
 from rlvr_world.core.html import PAGE_CSS, escape, html_page
 from rlvr_world.domains import DomainError, get_domain
 from rlvr_world.domains.reporting import DomainReport, RunView, read_run, run_names
-from rlvr_world.eval.report.sections import MIXED_DOMAINS_NOTE, runs_section, summary_section
+from rlvr_world.eval.report.sections import (
+    HEADLINE_CSS,
+    MIXED_DOMAINS_NOTE,
+    headline_section,
+    runs_section,
+    summary_section,
+)
 
 MAX_SAMPLES = 12
 """Sample predictions shown by default."""
@@ -38,8 +45,9 @@ def write_report(
 ) -> Path:
     """Write one self-contained HTML report comparing `runs` (run folders) to `out`.
 
-    summary: shown at the top as a flat table (e.g. quickstart's
-    `{"mle": {"accuracy": {...}}, "rlvr": {...}}`). The first run is the baseline for the
+    summary: its `headline` (`core.stats.headline` with a `sentence`) opens the page; the
+    whole mapping is shown at the bottom as a flat table (e.g. quickstart's
+    `{"headline": {...}, "mle": {"accuracy": {...}}, "rlvr": {...}}`). The first run is the baseline for the
     relative gains. Runs without `eval.json`, `metrics.jsonl` or their samples
     (`samples.jsonl`, or their domain's own such as `predictions.npz`) still render, with a
     note. Runs of different domains (`data.domain` in `config.yaml`) are compared among
@@ -64,14 +72,16 @@ def write_report(
     # The table of runs shows what each domain read of its runs (phase, notes).
     read = {run.name: run for report in reports for run in report.runs}
     sections = [f"<h1>{escape(title)}</h1>"]
-    if summary:
-        sections.append(summary_section(summary))
+    if summary and summary.get("headline"):
+        sections.append(headline_section(summary["headline"]))
     sections.append(runs_section([read.get(run.name, run) for run in loaded]))
     if len(reports) > 1:
         sections.append(MIXED_DOMAINS_NOTE)
     for report in reports:
         sections += report.sections
-    css = PAGE_CSS + "".join(report.css for report in reports)
+    if summary:  # every figure, as keys: the bottom of the page, after the answer
+        sections.append(summary_section(summary))
+    css = PAGE_CSS + HEADLINE_CSS + "".join(report.css for report in reports)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html_page(title, css, sections), encoding="utf-8")
