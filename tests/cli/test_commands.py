@@ -150,8 +150,18 @@ def test_bench_textgame_quick(tmp_path, headline_of):
     out = tmp_path / "bench.json"
     assert main(["bench", "textgame", "--quick", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
-    for name in ("mle", "rlvr", "mle_more"):
+    for name in ("mle", "rlvr", "mle_more", "rlvr_mle"):
         assert set(result[name]["accuracy"]) == {"overall", "changed", "unchanged"}
+    # the joint MLE + RL arm logs its MLE term, and is compared with both MLE arms
+    rows = [
+        json.loads(line) for line in (tmp_path / "bench-runs" / "rlvr_mle" / "metrics.jsonl").open()
+    ]
+    updated = [row for row in rows if row["phase"] == "rlvr" and row.get("updates", 0) > 0]
+    assert all("mle_loss" in row for row in updated)  # (math: tests/train/test_rlvr.py)
+    for base in ("mle", "mle_more"):
+        versus = result[f"rlvr_mle_vs_{base}"]
+        assert versus["rlvr"] == pytest.approx(result["rlvr_mle"]["accuracy"]["overall"])
+        assert versus["mle"] == pytest.approx(result[base]["accuracy"]["overall"])
     assert result["rl_steps"] > 0 and result["wall_seconds"] > 0
     # RLVR against MLE on the same test transitions: the paired counts add up to the accuracies
     paired, n = result["rlvr_vs_mle"], result["mle"]["examples"]

@@ -10,17 +10,20 @@ and the loss token by token, and takes the same optimiser steps.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections import Counter
 
 import pytest
 import torch
 
 from rlvr_world.core.grpo import GRPOLossConfig
+from rlvr_world.core.losses import mle_loss
 from rlvr_world.core.model import ModelConfig, build_llama
 from rlvr_world.core.protocols import Example
 from rlvr_world.core.rollout import rollout
 from rlvr_world.core.sampler import SamplingConfig
 from rlvr_world.train.config import RLVRConfig
+from rlvr_world.train.mle import collate
 from rlvr_world.train.rlvr import Rollout, assign_credit, grpo_step, reward_function
 
 PAD, BOS, EOS = 0, 1, 2
@@ -348,6 +351,35 @@ def test_a_reward_that_is_a_logged_term_is_read_from_the_scores():
     assert task.calls == {"decode": rows, "score": rows}  # no reward call
     first_codes = task.generated[-1].response_ids[:, 0].float()  # [N] each row's first code
     assert metrics["reward_mean"] == pytest.approx(float(first_codes.mean()))
+
+
+def test_joint_mle_adds_the_gold_answers_nll_per_gold_token():
+    """`rlvr.mle_coef`: with plain SGD, the step with the MLE term lands exactly
+    `-lr * coef * grad(NLL of the mini-batch's gold answers / their tokens)` away from the step
+    without it (the same samples: the sampling generator and the start are the same)."""
+    coef, lr = 0.7, 0.5
+    golds = [[4, 5, EOS], [6, EOS], [7, 8, 9, EOS]]
+
+    def step(mle_coef: float):
+        task = GuessTask([3, 4, 5])
+        task.train = [dataclasses.replace(e, response_ids=g) for e, g in zip(task.train, golds)]
+        model = tiny_model()
+        cfg = config(loss=GRPOLossConfig(kl_coef=0.0), skip_zero_variance=False, mle_coef=mle_coef)
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        step = (task.train, cfg, SamplingConfig(), torch.Generator().manual_seed(0), "cpu")
+        metrics = grpo_step(model, None, optimizer, task, reward_function(task, cfg), *step)
+        return model, metrics, task
+
+    with_mle, metrics, task = step(coef)
+    without, _, _ = step(0.0)
+    model = tiny_model()
+    batch = collate(task.train, pad_id=PAD)
+    nll, tokens = mle_loss(model, *batch[:4], loss_mask=batch[4])
+    assert float(tokens) == sum(map(len, golds))
+    (nll / tokens).backward()
+    for a, b, p in zip(with_mle.parameters(), without.parameters(), model.parameters()):
+        torch.testing.assert_close(a - b, -lr * coef * p.grad, atol=1e-6, rtol=1e-4)
+    assert metrics["mle_loss"] == pytest.approx(float(nll.detach() / tokens), rel=1e-5)
 
 
 def test_assign_credit_by_hand():

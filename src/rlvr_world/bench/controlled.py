@@ -4,7 +4,8 @@
 2. RLVR (GRPO) from that checkpoint.
 3. Control `mle_more`: MLE continued from the same checkpoint for the same wall time as RLVR
    (constant LR at the end of MLE's schedule), best validation checkpoint kept, as for RLVR.
-4. All three evaluated on the test split, which no selection step ever saw.
+4. Optionally `rlvr_mle`: joint MLE + RL (`rlvr.mle_coef`) from the same checkpoint.
+5. All evaluated on the test split, which no selection step ever saw.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from rlvr_world.train.run_folder import read_metrics
 RUNS = ("mle", "rlvr", "mle_more")
 
 
-def mle_rlvr_control(config: RunConfig, work: Path) -> dict:
-    """Run the three into `work/<name>`; -> {"runs": name -> folder, "eval": name -> test
-    summary, "rl_steps", "mle_more_steps", "rl_seconds"}."""
+def mle_rlvr_control(config: RunConfig, work: Path, joint: float = 0.0) -> dict:
+    """Run the three (four with `joint` > 0: `rlvr_mle`, RLVR with `rlvr.mle_coef=joint`) into
+    `work/<name>`; -> {"runs": name -> folder, "eval": name -> test summary, "rl_steps",
+    "mle_more_steps", "rl_seconds"}."""
     mle_run = run_mle(config, work / "mle")
     rl_start = time.perf_counter()
     rlvr_run = run_rlvr(config, mle_run, work / "rlvr")
@@ -43,6 +45,9 @@ def mle_rlvr_control(config: RunConfig, work: Path) -> dict:
     )
     mle_more_run = run_mle(more, work / "mle_more", init=mle_run)
     runs = {"mle": mle_run, "rlvr": rlvr_run, "mle_more": mle_more_run}
+    if joint > 0:
+        both = dataclasses.replace(config, rlvr=dataclasses.replace(config.rlvr, mle_coef=joint))
+        runs["rlvr_mle"] = run_rlvr(both, mle_run, work / "rlvr_mle")
     rl_rows = [r for r in read_metrics(rlvr_run) if r["phase"] == "rlvr"]
     more_rows = [r for r in read_metrics(mle_more_run) if r["phase"] == "mle"]
     return {

@@ -22,6 +22,8 @@ from rlvr_world.train.presets import build_config
 from rlvr_world.train.run_folder import paired_scores
 
 TARGET_RATIO = 1.30
+JOINT_MLE_COEF = 0.1
+"""`rlvr_mle`'s weight of the gold answers' NLL beside the GRPO loss (`rlvr.mle_coef`)."""
 
 
 def bench_textgame(out: Path, quick: bool = False, preset: str = "textgame-bench") -> dict:
@@ -31,9 +33,9 @@ def bench_textgame(out: Path, quick: bool = False, preset: str = "textgame-bench
         raise FileExistsError(f"{work} exists; remove it or choose another --out")
     config = build_config("textgame-debug" if quick else preset)
     start = time.perf_counter()
-    done = mle_rlvr_control(config, work)
+    done = mle_rlvr_control(config, work, joint=JOINT_MLE_COEF)
     result: dict = {}
-    for name in RUNS:
+    for name in (*RUNS, "rlvr_mle"):
         summary = done["eval"][name]
         result[name] = {
             "accuracy": summary["accuracy"],
@@ -45,10 +47,18 @@ def bench_textgame(out: Path, quick: bool = False, preset: str = "textgame-bench
     ratio = overall["rlvr"] / overall["mle"] if overall["mle"] else float("inf")
     # the same test transitions for both: which only one of them predicts exactly
     mle, rlvr = paired_scores(done["runs"]["mle"], done["runs"]["rlvr"], "exact")
+    joint = {  # the third arm against MLE and against MLE continued, on the same transitions
+        f"rlvr_mle_vs_{base}": headline(
+            "exact", True, *paired_scores(done["runs"][base], done["runs"]["rlvr_mle"], "exact")
+        )
+        for base in ("mle", "mle_more")
+    }
     top = headline("exact", True, mle, rlvr)
     top["sentence"] = headline_sentence(top, "next-state accuracy", "test transitions")
     result.update(
         headline=top,
+        **joint,
+        rlvr_mle_coef=JOINT_MLE_COEF,
         rl_steps=done["rl_steps"],
         mle_more_steps=done["mle_more_steps"],
         rl_seconds=done["rl_seconds"],

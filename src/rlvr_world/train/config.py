@@ -174,6 +174,9 @@ class RLVRConfig:
     each generated token is credited with the part of its span's output it governs (a visual
     code: its cell of the predicted frame) and the spans after it, compared with the same
     token of the other samples of its group (`core.grpo.token_returns`)."""
+    mle_coef: float = 0.0
+    """Joint MLE + RL: add this weight x the NLL of each mini-batch's gold answers (per gold
+    token) to the GRPO loss, logged as `mle_loss` (0 = GRPO alone, the paper)."""
     skip_zero_variance: bool = True
     """Drop groups whose rewards are all equal from the update (their advantage is 0)."""
     mask_truncated: bool = False
@@ -211,7 +214,15 @@ class RLVRConfig:
             "grad_clip",
         )
         non_negative(
-            self, "rlvr", "lr", "weight_decay", "temperature", "top_k", "eval_every", "save_every"
+            self,
+            "rlvr",
+            "lr",
+            "weight_decay",
+            "temperature",
+            "top_k",
+            "eval_every",
+            "save_every",
+            "mle_coef",
         )
         if self.group_size < 2:
             raise ConfigError(

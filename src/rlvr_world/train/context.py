@@ -165,6 +165,8 @@ def prepare(
     check_required(config)
     if config.fsdp and config.lora.r:
         raise ConfigError("fsdp with lora adapters is not supported; use one or the other")
+    if config.fsdp and config.rlvr.mle_coef:
+        raise ConfigError("fsdp with rlvr.mle_coef is not supported (one forward per update)")
     if resume and force:
         raise ValueError("--force starts a run over; it does not go with --resume")
     if resume and not (run_dir / "config.yaml").exists():

@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -41,7 +41,7 @@ from rlvr_world.core.grpo import (
     truncation_mask,
     zero_variance_groups,
 )
-from rlvr_world.core.losses import response_logprobs
+from rlvr_world.core.losses import mle_loss, response_logprobs
 from rlvr_world.core.registry import Registry
 from rlvr_world.core.sampler import SamplingConfig
 from rlvr_world.core.seeding import rng_state, set_rng_state
@@ -49,6 +49,7 @@ from rlvr_world.train.context import Context, adamw, save_training_checkpoint
 from rlvr_world.train.distributed import SINGLE, World
 from rlvr_world.train.divergence import check_finite
 from rlvr_world.train.heldout import heldout_selection
+from rlvr_world.train.mle import collate, trained_tokens
 from rlvr_world.train.run_folder import Every
 from rlvr_world.train.streams import EpochStream, all_items, changed_plus_unchanged
 
@@ -159,6 +160,7 @@ class Rollout:
     group_size: int  # G
     rows: slice  # this process's n rows among the N
     sample_seconds: float
+    questions: list = field(default_factory=list)  # [b]: this process's questions (gold answers)
 
     def batch(self, rows: Tensor, device) -> tuple[Tensor, ...]:
         """Model inputs of `rows` ([m] long, indices into the n rows) on `device`: question
@@ -221,6 +223,7 @@ def generate_and_score(
         group_size=group_size,
         rows=rows,
         sample_seconds=sample_seconds,
+        questions=list(local),
     )
 
 
@@ -242,6 +245,7 @@ class Minibatch:
 
     rows: Tensor | None  # [m] long: its rows of the mini-batch (indices into its n); None: none
     denominator: float  # the loss aggregation's denominator over the whole mini-batch
+    gold_tokens: float = 0.0  # the whole mini-batch's gold-answer tokens (`rlvr.mle_coef`)
 
 
 @dataclass
@@ -265,14 +269,31 @@ def minibatches(rollout: Rollout, cfg, world: World = SINGLE) -> list[Minibatch]
         groups = [g for g in groups if not bool(flat[g * group_size])]
     every_loss_mask = world.gather_rows(rollout.loss_mask)  # [N, Lr'] for the denominators
     aggregation, normalizer = cfg.loss.loss_aggregation, cfg.loss.constant_normalizer
+    gold = None  # [B] each question's gold-answer tokens, the whole step's
+    if cfg.mle_coef > 0:
+        counts = [[float(trained_tokens(e))] for e in rollout.questions]
+        gold = world.gather_rows(torch.tensor(counts).view(-1, 1))[:, 0]
     out = []
     for start in range(0, len(groups), cfg.mini_batch_size):
         chosen = groups[start : start + cfg.mini_batch_size]
         mask = every_loss_mask[rows_of(chosen, group_size)]  # [m', Lr'] the whole mini-batch's
         denominator = aggregation_denominator(mask, aggregation, normalizer)
         local = world.local_groups(chosen, questions)
-        out.append(Minibatch(rows_of(local, group_size) if local else None, denominator))
+        tokens = 0.0 if gold is None else float(gold[chosen].sum())
+        out.append(Minibatch(rows_of(local, group_size) if local else None, denominator, tokens))
     return out
+
+
+def mle_term(model, rollout: Rollout, part: Minibatch, coef: float, device) -> dict:
+    """Joint MLE + RL (`rlvr.mle_coef`): `coef` x the teacher-forced NLL of the gold answers of
+    this process's questions in the mini-batch, per gold token of the whole mini-batch,
+    backpropagated beside the GRPO loss -> its stat (`mle_loss`, per token of these answers)."""
+    questions = sorted({int(r) // rollout.group_size for r in part.rows})  # rows are grouped
+    batch = collate([rollout.questions[q] for q in questions], pad_id=0)  # padding is masked
+    *inputs, loss_mask = (t.to(device) for t in batch)
+    nll, tokens = mle_loss(model, *inputs, loss_mask=loss_mask)
+    (coef * nll / max(part.gold_tokens, 1.0)).backward()
+    return {"mle_loss": float(nll.detach()) / max(float(tokens), 1.0)}
 
 
 @torch.no_grad()
@@ -331,6 +352,8 @@ def policy_update(
                 stats = minibatch_loss(
                     model, rollout, advantages, part, frozen, cfg.loss, device, world
                 )
+                if cfg.mle_coef > 0:
+                    stats.update(mle_term(model, rollout, part, cfg.mle_coef, device))
                 for key, value in stats.items():
                     stats_sum[key] = stats_sum.get(key, 0.0) + float(value)
             world.all_reduce_grads(model)
