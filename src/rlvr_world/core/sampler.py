@@ -250,19 +250,29 @@ def sample(
             active, tokens = active[keep], tokens[keep]
             attention, next_position = attention[keep], next_position[keep]
         attention = torch.cat([attention, attention.new_ones((attention.shape[0], 1))], dim=1)
-        output = model(
-            input_ids=tokens.unsqueeze(-1),
-            attention_mask=attention,
-            position_ids=next_position.unsqueeze(-1),
-            cache=cache,
-            use_cache=True,
-        )
-        cache = output.cache
-        logits = output.logits[:, -1].float()
+        cache, logits = _feed(model, tokens, attention, next_position, cache)
         next_position = next_position + 1
 
     if len(stop) == 0:  # no stop ids: responses have a fixed length and are complete at it
         finished[:] = True
+    return _samples(q_ids, q_mask, tokens_out, logp_out, lengths, finished)
+
+
+def _feed(model, tokens, attention, positions, cache):
+    """One decoding step of the active rows: tokens [n] at `positions` [n] with `attention`
+    [n, L] -> (the cache, the next token's logits [n, V] as float)."""
+    output = model(
+        input_ids=tokens.unsqueeze(-1),
+        attention_mask=attention,
+        position_ids=positions.unsqueeze(-1),
+        cache=cache,
+        use_cache=True,
+    )
+    return output.cache, output.logits[:, -1].float()
+
+
+def _samples(q_ids, q_mask, tokens_out, logp_out, lengths, finished) -> Samples:
+    """The sampled rows trimmed to the longest response [N, Lr], with their masks."""
     width = max(int(lengths.max()), 1)
     response_mask = (torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)).float()
     return Samples(
