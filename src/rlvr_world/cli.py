@@ -1,6 +1,6 @@
 """`rlvr-world ...`: the command line, built on named presets.
 
-rlvr-world quickstart [--domain textgame|robot|web] [--out DIR]   data -> MLE -> RLVR -> eval -> report
+rlvr-world quickstart [--domain robot|textgame|web] [--out DIR]   data -> MLE -> RLVR -> eval -> report
 rlvr-world data --preset P --out DIR              simulate and save a dataset
 rlvr-world train mle  --preset P [--out DIR] [--config F.yaml] [--resume] [key=value ...]
 rlvr-world train rlvr --preset P --init RUN [--out DIR] [--resume] [key=value ...]
@@ -83,11 +83,26 @@ def _default_out(kind: str, preset: str) -> Path:
     return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}-{kind}"
 
 
+DEFAULT_QUICKSTART = "robot"
+"""The domain `rlvr-world quickstart` runs without --domain or --preset: the paper's video
+claim (multi-step robot video prediction)."""
+
+
+def _preset_domain(preset: str | None) -> str | None:
+    """The domain a preset is for (its `data.domain`), None without a preset."""
+    if preset is None:
+        return None
+    from rlvr_world.train.presets import build_config
+
+    return build_config(preset).data.domain
+
+
 def cmd_quickstart(args) -> int:
     from rlvr_world.quickstart import quickstart
 
-    out = Path(args.out) if args.out else _default_out("quickstart", args.domain)
-    summary = quickstart(out, domain=args.domain, overrides=args.overrides, preset=args.preset)
+    domain = args.domain or _preset_domain(args.preset) or DEFAULT_QUICKSTART
+    out = Path(args.out) if args.out else _default_out("quickstart", domain)
+    summary = quickstart(out, domain=domain, overrides=args.overrides, preset=args.preset)
     print(json.dumps(summary, indent=2))
     print(f"report: {out / 'report.html'}")
     if summary.get("headline"):
@@ -322,8 +337,12 @@ def _with_preset(p, default: str = "textgame-tiny") -> None:
 def _add_run_commands(sub, domains: list[str]) -> None:
     """quickstart, data, train, eval, export."""
     p = sub.add_parser("quickstart", help="the embedded default: data -> MLE -> RLVR -> report")
-    p.add_argument("--out", help="output folder (default runs/<time>-textgame-quickstart)")
-    p.add_argument("--domain", default="textgame", choices=domains)
+    p.add_argument("--out", help="output folder (default runs/<time>-<domain>-quickstart)")
+    p.add_argument(
+        "--domain",
+        choices=domains,
+        help=f"default: the --preset's domain, else {DEFAULT_QUICKSTART} (multi-step video)",
+    )
     p.add_argument("--preset", help="preset (default: the domain's quickstart preset)")
     p.add_argument("overrides", nargs="*", help="key=value overrides for both phases")
     p.set_defaults(func=cmd_quickstart)

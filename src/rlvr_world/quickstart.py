@@ -23,7 +23,7 @@ from rlvr_world.train.run_folder import paired_scores
 
 def quickstart(
     out: str | Path,
-    domain: str = "textgame",
+    domain: str = "robot",
     overrides: Sequence[str] = (),
     preset: str | None = None,
 ) -> dict:

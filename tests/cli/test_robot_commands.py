@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from rlvr_world.bench.robot import CONTROLS, DECODINGS
 from rlvr_world.cli import main
 from rlvr_world.core.stats import paired_bootstrap, relative_reduction
 from rlvr_world.domains.robot import policy_estimates
@@ -129,6 +130,46 @@ def test_quickstart_robot(tmp_path):
     assert (out / "report.html").exists()
 
 
+def test_quickstart_defaults_to_the_multi_step_robot_world_on_the_shipped_tokenizers(tmp_path):
+    """`rlvr-world quickstart` with no --domain / --preset runs `robot-quickstart` (shrunk
+    here to seconds by overrides): multi-step video on the tokenizers shipped in the package."""
+    import yaml
+
+    from rlvr_world.domains.robot import pretrained
+
+    out = tmp_path / "qs"
+    shrink = [
+        "video.tasks=[push]",
+        "video.train_episodes_per_task=1",
+        "video.valid_episodes_per_task=1",
+        "video.test_episodes_per_task=1",
+        "model.num_layers=1",
+        "mle.steps=2",
+        "mle.batch_size=2",
+        "mle.micro_batch_size=2",
+        "rlvr.steps=1",
+        "rlvr.questions_per_step=1",
+        "rlvr.group_size=2",
+        "rlvr.mini_batch_size=1",
+        "eval.max_examples=2",
+        "eval.num_samples_saved=2",
+        "progress=false",
+    ]
+    assert main(["quickstart", "--out", str(out), *shrink]) == 0
+    config = yaml.safe_load((out / "mle" / "config.yaml").read_text())
+    assert config["data"]["domain"] == "robot" and config["video"]["mode"] == "multi"
+    assert config["video"]["tokenizer_path"] == "pretrained:robot-tiny"
+    shipped = pretrained.folder("pretrained:robot-tiny")
+    for name in ("autoencoder.safetensors", "future.safetensors", "eval.json"):
+        for run in ("mle", "rlvr"):
+            assert (out / run / "tokenizer" / name).read_bytes() == (shipped / name).read_bytes()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["headline"]["metric"] == "lpips"
+    assert len(summary["mle"]["lpips_by_step"]) == config["video"]["rollout_frames"] - 1
+    html = (out / "report.html").read_text()
+    assert "LPIPS along the rollout" in html and "LPIPS ×100</th>" in html
+
+
 def test_bench_robot_quick(tmp_path, headline_of):
     out = tmp_path / "bench.json"
     assert main(["bench", "robot", "--quick", "--out", str(out)]) == 0
@@ -148,10 +189,34 @@ def test_bench_robot_quick(tmp_path, headline_of):
     assert (low, high) == pytest.approx(paired_bootstrap(mle, rlvr, relative_reduction))
     assert low <= high
     assert result["multi_step_lpips_gain"] == pytest.approx(1 - np.mean(rlvr) / np.mean(mle))
+    # the controls, each scored on the same test windows, and RLVR against the strongest
+    multi = result["multi_step"]
+    for name in (*CONTROLS, "rlvr_best_decoding"):
+        assert set(multi[name]) >= METRICS | {"repetition", "lpips_by_step"}
+    strongest = min(CONTROLS, key=lambda name: multi[name]["lpips"])
+    gain = multi["gain_over_best_mle"]
+    assert gain["against"] == strongest
+    folders = {"mle_more": runs / "multi-mle-more", **{n: runs / "test" / n for n in CONTROLS[:2]}}
+    control = [
+        json.loads(line)["scores"]["lpips"]
+        for line in (folders[strongest] / "samples.jsonl").open()
+    ]
+    assert np.mean(control) == pytest.approx(multi[strongest]["lpips"])
+    assert gain["relative"] == pytest.approx(1 - np.mean(rlvr) / np.mean(control))
+    assert gain["ci95"] == pytest.approx(list(paired_bootstrap(control, rlvr, relative_reduction)))
+    greedy = json.loads((runs / "test" / "mle_greedy" / "eval.json").read_text())
+    assert greedy["decoding"]["temperature"] == 0 and greedy["split"] == "test"
+    for name in ("mle_best_decoding", "rlvr_best_decoding"):
+        chosen = multi[name]["decoding"]
+        tried = chosen["valid_lpips"]
+        assert len(tried) == len(DECODINGS)
+        assert tried[f"T={chosen['temperature']:g},k={chosen['top_k']}"] == min(tried.values())
+    assert result["mle_more_steps"] > 0
     head = headline_of(result)
     assert head["metric"] == "lpips" and not head["higher_is_better"]
-    assert head["relative_gain"] == pytest.approx(result["multi_step_lpips_gain"])
-    assert head["ci95"] == pytest.approx([low, high])
+    assert head["against"] == strongest and strongest in head["sentence"]
+    assert head["relative_gain"] == pytest.approx(gain["relative"])
+    assert head["ci95"] == pytest.approx(gain["ci95"])
 
 
 def test_tokenizer_path_is_copied_into_the_run(runs, tmp_path):

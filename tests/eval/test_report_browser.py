@@ -15,23 +15,41 @@ from rlvr_world.eval.report.browser import BINARIES, console_errors, render
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def quickstart(tmp_path_factory):
+def _chromium() -> None:
     if not any(shutil.which(name) for name in BINARIES):
         if os.environ.get("CI"):
             pytest.fail("CI must have Chromium (.ci/run installs Debian's chromium)")
         pytest.skip("no Chromium on this machine (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    _chromium()
     out = tmp_path_factory.mktemp("browser") / "quickstart"
     assert main(["quickstart", "--preset", "textgame-debug", "--out", str(out)]) == 0
     return out
 
 
-def test_the_rendered_report_states_the_headline_without_console_errors(quickstart):
-    sentence = json.loads((quickstart / "summary.json").read_text())["headline"]["sentence"]
-    done = render(quickstart / "report.html", "--dump-dom")
+@pytest.fixture(scope="module")
+def video_quickstart(tmp_path_factory):
+    _chromium()
+    out = tmp_path_factory.mktemp("browser") / "video"
+    args = ["quickstart", "--preset", "robot-debug", "--out", str(out), "video.mode=multi"]
+    assert main(args) == 0
+    return out
+
+
+@pytest.mark.parametrize("kind", ["quickstart", "video_quickstart"])
+def test_the_rendered_report_states_the_headline_without_console_errors(kind, request):
+    folder = request.getfixturevalue(kind)
+    sentence = json.loads((folder / "summary.json").read_text())["headline"]["sentence"]
+    done = render(folder / "report.html", "--dump-dom")
     assert sentence in done.stdout
     assert '<p class="headline" id="headline">' in done.stdout
     assert console_errors(done.stderr) == []
+    if kind == "video_quickstart":  # the per-step LPIPS curve and the strips are drawn
+        assert "LPIPS along the rollout" in done.stdout
+        assert done.stdout.count('class="frames"') >= 4
 
 
 def test_report_writes_a_screenshot(quickstart, tmp_path):

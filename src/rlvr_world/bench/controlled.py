@@ -29,20 +29,7 @@ def mle_rlvr_control(config: RunConfig, work: Path, joint: float = 0.0) -> dict:
     rl_start = time.perf_counter()
     rlvr_run = run_rlvr(config, mle_run, work / "rlvr")
     rl_seconds = time.perf_counter() - rl_start
-    final_lr = config.mle.lr * (0.1 if config.mle.schedule == "cosine" else 1.0)
-    more = dataclasses.replace(
-        config,
-        mle=dataclasses.replace(
-            config.mle,
-            lr=final_lr,
-            warmup_steps=0,
-            schedule="constant",
-            patience=0,
-            steps=10**6,
-            max_seconds=rl_seconds,
-            eval_every=config.mle.eval_every,
-        ),
-    )
+    more = continued_mle(config, rl_seconds)
     mle_more_run = run_mle(more, work / "mle_more", init=mle_run)
     runs = {"mle": mle_run, "rlvr": rlvr_run, "mle_more": mle_more_run}
     if joint > 0:
@@ -57,6 +44,23 @@ def mle_rlvr_control(config: RunConfig, work: Path, joint: float = 0.0) -> dict:
         "mle_more_steps": max((r["step"] for r in more_rows), default=0),
         "rl_seconds": rl_seconds,
     }
+
+
+def continued_mle(config: RunConfig, seconds: float) -> RunConfig:
+    """The control `mle_more`'s config: MLE continued for `seconds` (RLVR's wall time) at the
+    learning rate MLE's schedule ended on, no warm-up and no early stopping, selected on
+    validation every `mle.eval_every` steps as MLE was."""
+    final_lr = config.mle.lr * (0.1 if config.mle.schedule == "cosine" else 1.0)
+    mle = dataclasses.replace(
+        config.mle,
+        lr=final_lr,
+        warmup_steps=0,
+        schedule="constant",
+        patience=0,
+        steps=10**6,
+        max_seconds=seconds,
+    )
+    return dataclasses.replace(config, mle=mle)
 
 
 def count_lines(path: Path) -> int:

@@ -185,21 +185,30 @@ def headline(
     }
 
 
-def headline_sentence(h: dict, name: str, examples: str = "held-out examples") -> str:
-    """`headline` in one sentence, honest about an interval that spans zero.
+def headline_sentence(
+    h: dict, name: str, examples: str = "held-out examples", against: str = "MLE"
+) -> str:
+    """`headline` in one sentence, honest about an interval that spans zero; `against` names
+    the model RLVR is compared with.
 
     >>> h = {"metric": "lpips", "higher_is_better": False, "mle": 0.0768, "rlvr": 0.0724,
     ...      "relative_gain": 0.058, "ci95": [0.043, 0.074], "examples": 64}
     >>> headline_sentence(h, "multi-step LPIPS", "held-out episodes")
     'RLVR lowered multi-step LPIPS from 0.0768 to 0.0724, 5.8% better than MLE (95% CI 4.3% to 7.4%) on 64 held-out episodes.'
+    >>> same = {**h, "rlvr": 0.0768, "relative_gain": 0.0, "ci95": [0.0, 0.0]}
+    >>> headline_sentence(same, "LPIPS", "test windows", against="mle_greedy")
+    'RLVR kept LPIPS at 0.0768, 0.0% better than mle_greedy (95% CI +0.0% to +0.0%): the interval spans zero, no difference is shown on 64 test windows.'
     """
-    verb = "raised" if h["rlvr"] > h["mle"] else "lowered" if h["rlvr"] < h["mle"] else "kept"
-    text = f"RLVR {verb} {name} from {h['mle']:.4g} to {h['rlvr']:.4g}"
+    if h["rlvr"] == h["mle"]:
+        text = f"RLVR kept {name} at {h['mle']:.4g}"
+    else:
+        verb = "raised" if h["rlvr"] > h["mle"] else "lowered"
+        text = f"RLVR {verb} {name} from {h['mle']:.4g} to {h['rlvr']:.4g}"
     gain, ci = h.get("relative_gain"), h.get("ci95")
     if gain is not None and ci is not None:
         word = "better" if gain >= 0 else "worse"
         shown = [f"{c:.1%}" if ci[0] > 0 else f"{c:+.1%}" for c in ci]  # signs unless all > 0
-        text += f", {abs(gain):.1%} {word} than MLE (95% CI {shown[0]} to {shown[1]})"
+        text += f", {abs(gain):.1%} {word} than {against} (95% CI {shown[0]} to {shown[1]})"
         if ci[0] <= 0 <= ci[1]:
             text += ": the interval spans zero, no difference is shown"
     return f"{text} on {h['examples']} {examples}."

@@ -266,15 +266,29 @@ def _checkpoint_model(run: Path, checkpoint: str):
 
 
 def evaluate_run(
-    run: str | Path, split: str = "test", checkpoint: str = "best", progress: bool = True
+    run: str | Path,
+    split: str = "test",
+    checkpoint: str = "best",
+    progress: bool = True,
+    *,
+    decoding: dict | None = None,
+    out: str | Path | None = None,
+    max_examples: int = 0,
 ) -> dict:
-    """Evaluation of a run's checkpoint on a split (decoding as `eval` in its config says);
-    writes `eval.json`, `samples.jsonl`."""
+    """Evaluation of a run's checkpoint on a split, decoding as `eval` in its config says or
+    as `decoding` ({"temperature", "top_k"}) overrides; `max_examples` > 0 takes that many
+    examples spread over the split (as validation during training does). Writes `eval.json`,
+    `samples.jsonl` (and the task's saved predictions) into `out`, by default the run."""
+    from rlvr_world.core.subsets import spread
     from rlvr_world.train.heldout import evaluate
 
     run = Path(run)
+    out = Path(out) if out is not None else run
     task, config, path, model = _checkpoint_model(run, checkpoint)
     examples = task.examples(split)
+    examples = spread(examples, max_examples) if max_examples > 0 else examples
+    sampling = {"temperature": config.eval.temperature, "top_k": config.eval.top_k}
+    sampling.update(decoding or {})
     start = time.perf_counter()
     with tqdm(total=len(examples), desc=f"eval {run.name}", disable=not progress) as bar:
         summary, records, predictions = evaluate(
@@ -283,20 +297,22 @@ def evaluate_run(
             examples,
             batch_size=config.eval.batch_size,
             max_new_tokens=config.eval.max_new_tokens,
-            temperature=config.eval.temperature,
-            top_k=config.eval.top_k,
             seed=config.eval.seed,
             progress=bar,
+            **sampling,
         )
     summary.update(split=split, checkpoint=path.name, seconds=time.perf_counter() - start)
-    write_json(run / "eval.json", summary)
-    with (run / "samples.jsonl").open("w") as handle:
+    if decoding:
+        summary["decoding"] = sampling
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "eval.json", summary)
+    with (out / "samples.jsonl").open("w") as handle:
         for record in records:
             handle.write(json.dumps(record) + "\n")
     save_predictions = getattr(task, "save_predictions", None)  # e.g. frames for the report
     if save_predictions is not None:
         count = config.eval.num_samples_saved
-        save_predictions(predictions[:count], examples[:count], run / "predictions.npz")
+        save_predictions(predictions[:count], examples[:count], out / "predictions.npz")
     return summary
 
 

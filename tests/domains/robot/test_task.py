@@ -92,13 +92,21 @@ def test_generate_decode_score(episodes, tokenizer, mode):
     predictions = [task.decode(r, e.context) for r, e in zip(samples.responses(), examples * 3)]
     assert predictions[0]["frames"].shape == (frames, 3, SIZE, SIZE)
     scores = task.score(predictions[:2], examples)
-    assert set(scores[0]) == {"mae", "mse", "psnr", "ssim", "lpips", "reward", "repetition"}
+    assert set(scores[0]) == {
+        *("mae", "mse", "psnr", "ssim", "lpips", "lpips_frames", "reward", "repetition")
+    }
+    # per predicted frame, in rollout order; their mean is the example's LPIPS
+    for s in scores:
+        assert len(s["lpips_frames"]) == frames
+        assert np.mean(s["lpips_frames"]) == pytest.approx(s["lpips"], abs=1e-6)
     # the score's reward is the training reward (same weights, same aggregation)
     rewards = task.reward("mae_lpips")(predictions[:2], [e.reference for e in examples], [])
     assert rewards == pytest.approx([s["reward"] for s in scores], abs=1e-5)
     summary = task.summarize(scores, examples)
     assert summary["selection"] == pytest.approx(np.mean(rewards), abs=1e-5)
     assert summary["examples"] == 2 and set(summary["metrics"]) >= {"mae", "lpips", "ssim"}
+    by_step = np.mean([s["lpips_frames"] for s in scores], axis=0)
+    assert summary["lpips_by_step"] == pytest.approx(list(by_step), abs=1e-6)
 
 
 def test_reward_perfect_malformed_and_order(episodes, tokenizer):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlvr_world.core.config import ConfigError, choice, non_negative, positive
+from rlvr_world.domains.robot import pretrained
 from rlvr_world.domains.robot.task import REWARD_TERMS
 
 
@@ -39,7 +40,9 @@ class VideoConfig:
     stride: int = 2
     """Start a prediction window every this many steps of an episode."""
     tokenizer_path: str | None = None
-    """Reuse a trained frame tokenizer folder (from `rlvr-world train tokenizer`)."""
+    """Reuse a trained frame tokenizer: a folder (a run's `tokenizer/`, from `rlvr-world train
+    tokenizer`) or `pretrained:NAME`, one shipped in the package for its recipe's `tokenizer`
+    section and frame size (`pretrained:robot-tiny`); null = train the run's own."""
     reward_weights: tuple[tuple[str, float], ...] = (("mae", 1.0), ("lpips", 1.0))
     """Reward = -(sum of weight * term) per frame; terms: mae, mse, lpips (SPEC §5), and
     objects: the simulated tabletop's layout error read on pixels (grasp point and object
@@ -64,6 +67,8 @@ class VideoConfig:
     """`rl_rollouts=policy`: a rollout starts where a policy is after this many true steps."""
 
     def __post_init__(self) -> None:
+        if pretrained.is_pretrained(self.tokenizer_path):
+            pretrained.folder(self.tokenizer_path)  # a ConfigError naming the shipped ones
         choice(self, "video", "mode", ("single", "multi"))
         choice(self, "video", "reward_aggregate", ("mean", "last", "discounted"))
         choice(self, "video", "lpips_net", ("vgg", "alex"))
@@ -174,7 +179,10 @@ class TokenizerConfig:
 
 def check_phase(config, phase: str) -> None:
     """Every phase runs on video runs (`tokenizer`: episodes and the frame tokenizer only),
-    but MLE pre-trains on the episodes' windows: `video.rl_rollouts=policy` is RLVR's."""
+    but MLE pre-trains on the episodes' windows: `video.rl_rollouts=policy` is RLVR's. A
+    shipped tokenizer (`video.tokenizer_path=pretrained:NAME`) must match the run's
+    `tokenizer` section and frame size."""
+    pretrained.check_recipe(config)
     if phase == "mle" and config.video.rl_rollouts != "data":
         raise ConfigError(
             f"video.rl_rollouts={config.video.rl_rollouts} is for train rlvr: MLE pre-trains on "

@@ -12,7 +12,7 @@ DOMAIN = Domain(
         "tokenizer": "rlvr_world.domains.robot.config:TokenizerConfig",
     },
     presets=PRESETS,
-    quickstart_preset="robot-tiny",
+    quickstart_preset="robot-quickstart",
     headline={
         "metric": "lpips",
         "higher_is_better": False,

@@ -38,6 +38,7 @@ from rlvr_world.domains.reporting import (
     logged_rlvr,
     lookup,
     read_config,
+    read_jsonl,
     read_run,
     resolve_init,
     run_names,
@@ -79,7 +80,13 @@ def report_sections(
     runs = [_with_frames(run) for run in runs]
     tokenizer, folders = _tokenizer_html(runs)
     sections = [
-        _video_comparison_html(runs) + "\n" + _by_task_html(runs) + "\n" + tokenizer,
+        _video_comparison_html(runs)
+        + "\n"
+        + _lpips_by_step_html(runs)
+        + "\n"
+        + _by_task_html(runs)
+        + "\n"
+        + tokenizer,
         _video_curves_html(runs, folders),
         _frames_html(runs, max_frame_samples),
     ]
@@ -169,6 +176,37 @@ def _video_comparison_html(runs: Sequence[RunView]) -> str:
         f"<h2>Held-out comparison</h2>\n<p>{escape(caption)}</p>\n"
         f'<table class="numbers">{head}{"".join(rows)}</table>'
     )
+
+
+def _lpips_by_step_html(runs: Sequence[RunView]) -> str:
+    """LPIPS of each predicted frame of the rollout, averaged over the held-out windows
+    (`eval.json`'s `lpips_by_step`), one line per run: where along the rollout the runs part."""
+    curves = [
+        (run, values)
+        for run in runs
+        if isinstance(values := (run.eval or {}).get("lpips_by_step"), list) and len(values) > 1
+    ]
+    if not curves:
+        return ""
+    colors = colors_by_name([run.name for run in runs])
+    figure, (axis,) = plot_grid(1, 1)
+    for run, values in curves:
+        steps = range(1, len(values) + 1)
+        axis.plot(
+            steps,
+            [100 * float(v) for v in values],
+            marker="o",
+            label=run.name,
+            color=colors[run.name],
+        )
+    axis.set_xlabel("predicted frame of the rollout")
+    axis.set_ylabel("LPIPS ×100 (held-out mean)")
+    axis.legend(fontsize="small")
+    caption = (
+        "LPIPS of each predicted frame along the rollout, averaged over the held-out windows "
+        "(lower is better): errors compound as the model feeds on its own frames."
+    )
+    return f"<h3>LPIPS along the rollout</h3>\n<p>{escape(caption)}</p>\n{png_image(figure)}"
 
 
 def _by_task_html(runs: Sequence[RunView]) -> str:
@@ -485,8 +523,23 @@ def _gif(images: Sequence[Any], milliseconds: int, scale: float) -> str:
     return f'<img class="frames" alt="animation" {size} src="data:image/gif;base64,{data}">'
 
 
+def _sample_lpips(run: RunView) -> dict[str, list]:
+    """Example id -> the LPIPS of each of its predicted frames (`lpips_frames` in the run's
+    `samples.jsonl`, scored by the evaluation's LPIPS net); empty when the run has none."""
+    path = run.path / "samples.jsonl"
+    out: dict[str, list] = {}
+    for row in read_jsonl(path) if path.is_file() else []:
+        values = lookup(row, "scores", "lpips_frames")
+        if isinstance(values, list) and all(finite_number(v) is not None for v in values):
+            out[str(row.get("id"))] = values
+    return out
+
+
 def _frame_sample_html(
-    sample_id: str, shown: Sequence[tuple[RunView, _Predictions]], colors: dict[str, str]
+    sample_id: str,
+    shown: Sequence[tuple[RunView, _Predictions]],
+    colors: dict[str, str],
+    lpips_frames: dict[str, dict[str, list]],
 ) -> str:
     reference = shown[0][1]
     row = reference.index[sample_id]
@@ -536,9 +589,11 @@ def _frame_sample_html(
         if target.shape != truth.shape or not (target == truth).all():
             notes.append(f"{run.name}'s ground truth differs for this id: scored against its own.")
         mae, psnr = _frame_errors(frames.prediction[frames.index[sample_id]], target)
+        lpips = lpips_frames.get(run.name, {}).get(sample_id)
+        lpips = lpips if lpips is not None and len(lpips) == len(mae) else None
         rows.append(
-            f'<tr><th rowspan="2" style="color:{colors[run.name]}">{escape(run.name)}</th>'
-            "<th>MAE</th>"
+            f'<tr><th rowspan="{2 if lpips is None else 3}" style="color:{colors[run.name]}">'
+            f"{escape(run.name)}</th><th>MAE</th>"
             f"{''.join(f'<td>{v:.4f}</td>' for v in mae)}"
             f"<td>{sum(mae) / len(mae):.4f}</td></tr>"
         )
@@ -546,6 +601,11 @@ def _frame_sample_html(
             f"<tr><th>PSNR (dB)</th>{''.join(f'<td>{v:.2f}</td>' for v in psnr)}"
             f"<td>{sum(psnr) / len(psnr):.2f}</td></tr>"
         )
+        if lpips is not None:
+            rows.append(
+                f"<tr><th>LPIPS ×100</th>{''.join(f'<td>{100 * v:.2f}</td>' for v in lpips)}"
+                f"<td>{100 * sum(lpips) / len(lpips):.2f}</td></tr>"
+            )
     notes_html = "".join(f'<p class="note">{escape(note)}</p>' for note in notes)
     return (
         f'<div class="sample"><h3>{escape(sample_id)} <small>({len(context)} context, '
@@ -584,9 +644,11 @@ def _frames_html(runs: Sequence[RunView], limit: int) -> str:
         f"<p>{len(chosen)} of {len(common)} held-out examples, spread over the split, matched by "
         "id across runs: the true context frames, the true future frames and each run's "
         f"prediction (upscaled to {FRAME_PIXELS} px, nearest neighbour), an animation, and "
-        "per-frame MAE and PSNR against the true frame.</p>"
+        "per-frame MAE and PSNR against the true frame (and LPIPS, as the evaluation scored "
+        "it).</p>"
     )
-    parts += [_frame_sample_html(sample_id, shown, colors) for sample_id in chosen]
+    lpips_frames = {run.name: _sample_lpips(run) for run, _ in shown}
+    parts += [_frame_sample_html(i, shown, colors, lpips_frames) for i in chosen]
     return "\n".join(parts)
 
 

@@ -4,7 +4,8 @@ A run folder holds `data/{train,valid,test}/episode_*.npz` and `tokenizer/` (the
 autoencoder, the action bins and, for multi-step runs that use one, the future-frame
 autoencoder). A run started from another (`init_dir`) copies the data and the tokenizer; a new
 run simulates (or loads `video.data_path`) and trains the tokenizer, unless
-`video.tokenizer_path` names one to copy.
+`video.tokenizer_path` names one to copy (a folder, or `pretrained:NAME`: one shipped in the
+package).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rlvr_world.core.checkpoint import atomic_write_text
+from rlvr_world.domains.robot import pretrained
 from rlvr_world.domains.robot.data import load_episodes, save_episodes
 from rlvr_world.domains.robot.policies import collect_episodes, make_policy
 from rlvr_world.domains.robot.policy_rollouts import PolicyRolloutTask, rollout_starts
@@ -81,6 +83,14 @@ def load_splits(video, seed: int) -> dict[str, list]:
     }
 
 
+def tokenizer_folder(path: str | None) -> Path | None:
+    """`video.tokenizer_path` as a folder: `pretrained:NAME` is a tokenizer shipped in the
+    package (`domains.robot.pretrained`), anything else a path; None when unset."""
+    if not path:
+        return None
+    return pretrained.folder(path) if pretrained.is_pretrained(path) else Path(path)
+
+
 def _frames(episodes: list[dict]) -> np.ndarray:
     return np.concatenate([np.asarray(e["image"]) for e in episodes]) if episodes else np.zeros(0)
 
@@ -95,7 +105,7 @@ def prepare_tokenizer(
     trained here when the tokenizer it got has none (figures -> eval.json's "future")."""
     folder = run_dir / "tokenizer"
     sources = [init_dir / "tokenizer" if init_dir is not None else None, folder]
-    sources.append(Path(config.video.tokenizer_path) if config.video.tokenizer_path else None)
+    sources.append(tokenizer_folder(config.video.tokenizer_path))
     tokenizer = None
     for source in sources:
         if source is not None and FrameAutoencoder.exists(source):

@@ -19,6 +19,7 @@ action dimensions, R rollout.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -437,7 +438,8 @@ class RobotTask:
 
     def score(self, predictions: Sequence[dict], examples: Sequence[Example]) -> list[dict]:
         """Per example: each metric averaged over its predicted frames (LPIPS with `lpips_net`),
-        the training reward, and whether its last two frames repeat (multi-step)."""
+        `lpips_frames` (LPIPS of each predicted frame, in rollout order), the training reward,
+        and whether its last two frames repeat (multi-step)."""
         if not predictions:
             return []
         frames = torch.stack([p["frames"] for p in predictions])  # [B, F, 3, H, W]
@@ -460,6 +462,7 @@ class RobotTask:
         return [
             {
                 **{k: float(per_example[k][i]) for k in METRICS},
+                "lpips_frames": [float(v) for v in values["lpips"].view(b, f)[i]],
                 "reward": float(rewards[i]),
                 "repetition": float(repeats[i]),
             }
@@ -500,14 +503,21 @@ class RobotTask:
         return rows
 
     def summarize(self, scores: Sequence[Mapping[str, float]], examples: Sequence[Example]) -> dict:
-        """Mean metrics over the split (and per robot task), the repetition rate, and
-        `selection` = the mean reward (higher is better)."""
+        """Mean metrics over the split (and per robot task), `lpips_by_step` (the mean LPIPS of
+        each predicted frame of the rollout), the repetition rate, and `selection` = the mean
+        reward (higher is better)."""
 
         def mean(key: str, rows) -> float:
             values = [s[key] for s in rows if not math.isnan(s[key])]
             return sum(values) / len(values) if values else math.nan
 
         out: dict[str, Any] = {"metrics": {k: mean(k, scores) for k in METRICS}}
+        per_step = np.array([s["lpips_frames"] for s in scores if s.get("lpips_frames")])
+        with warnings.catch_warnings():  # a step with NaN only stays NaN, without a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out["lpips_by_step"] = (
+                [float(v) for v in np.nanmean(per_step, axis=0)] if len(per_step) else []
+            )
         out["repetition"] = mean("repetition", scores)
         out["reward"] = mean("reward", scores)
         out["selection"] = out["reward"]

@@ -6,7 +6,7 @@ from rlvr_world.domains.base import DEBUG_RUN
 PRESETS: dict[str, dict] = {
     # CPU, minutes: a ~1M-parameter Llama on the compact prompt.
     "textgame-tiny": {},
-    # `rlvr-world quickstart`: the whole pipeline in a few minutes on 2 cores.
+    # `rlvr-world quickstart --domain textgame`: the whole pipeline in a few minutes on 2 cores.
     "textgame-quickstart": {
         "data": {
             "train_episodes_per_game": 40,
