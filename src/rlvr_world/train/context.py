@@ -12,9 +12,15 @@ from pathlib import Path
 
 import torch
 
-from rlvr_world.core.checkpoint import best_checkpoint, latest_checkpoint, save_checkpoint
+from rlvr_world.core.checkpoint import (
+    best_checkpoint,
+    latest_checkpoint,
+    load_trainer_state,
+    recover_checkpoints,
+    save_checkpoint,
+)
 from rlvr_world.core.model import DTYPES, build_llama
-from rlvr_world.core.seeding import seed_everything
+from rlvr_world.core.seeding import seed_everything, set_rng_state
 from rlvr_world.domains import get_domain
 from rlvr_world.integrations.hf import (
     is_adapted,
@@ -25,6 +31,7 @@ from rlvr_world.integrations.hf import (
 )
 from rlvr_world.train.config import ConfigError, RunConfig, to_dict
 from rlvr_world.train.distributed import World, init_world, shutdown
+from rlvr_world.train.divergence import check_finite
 from rlvr_world.train.presets import check_required
 from rlvr_world.train.run_folder import (
     MANIFEST,
@@ -107,6 +114,30 @@ def save_training_checkpoint(
             tag=tag,
             state_dict=weights,
         )
+
+
+def start_training(
+    ctx: Context, phase: str, optimizer, stream, state: dict, scheduler=None, reference=None
+) -> None:
+    """The start of a training loop, the other half of `save_training_checkpoint`: the
+    checkpoints folder recovered from a kill (rank 0), then on resume the optimiser, the
+    `scheduler` (MLE's), the data position (`stream`), RNG states, the `reference` copy (RLVR's,
+    when checkpoints keep one) and the loop `state` from the checkpoint, with the metrics cut
+    back to its step; the starting parameters must be finite (an init run may have diverged)."""
+    if ctx.world.main:
+        recover_checkpoints(ctx.run_dir / "checkpoints", ctx.resume_from)
+    if ctx.resume_from is not None:
+        saved = load_trainer_state(ctx.resume_from)
+        ctx.world.load_optimizer_state(ctx.model, optimizer, saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
+        stream.load_state_dict(saved["stream"])
+        set_rng_state(saved["rng"])
+        if reference is not None:
+            ctx.world.load_model_state(reference, saved["reference"])
+        state.update(saved["loop"])
+        ctx.logger.truncate(phase, state["step"])
+    check_finite(ctx.model, phase, state["step"], ctx.world)
 
 
 def adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:

@@ -17,11 +17,10 @@ import time
 import torch
 from tqdm.auto import tqdm
 
-from rlvr_world.core.checkpoint import load_trainer_state, recover_checkpoints
 from rlvr_world.core.losses import mle_loss
-from rlvr_world.core.seeding import rng_state, set_rng_state
+from rlvr_world.core.seeding import rng_state
 from rlvr_world.core.sequences import pad_left, pad_right
-from rlvr_world.train.context import Context, adamw, save_training_checkpoint
+from rlvr_world.train.context import Context, adamw, save_training_checkpoint, start_training
 from rlvr_world.train.divergence import check_finite
 from rlvr_world.train.heldout import heldout_selection
 from rlvr_world.train.run_folder import Every
@@ -80,23 +79,6 @@ def mle_update(ctx: Context, batch: list, optimizer, scheduler) -> tuple[float, 
     return loss_sum / total_tokens, float(grad_norm), total_tokens
 
 
-def _start(ctx: Context, optimizer, scheduler, stream: EpochStream, state: dict) -> None:
-    """The checkpoints folder recovered from a kill (rank 0), then on resume the optimiser,
-    schedule, data position, RNG states and loop state from the checkpoint; the starting
-    parameters must be finite (an init run may have diverged)."""
-    if ctx.world.main:
-        recover_checkpoints(ctx.run_dir / "checkpoints", ctx.resume_from)
-    if ctx.resume_from is not None:
-        saved = load_trainer_state(ctx.resume_from)
-        ctx.world.load_optimizer_state(ctx.model, optimizer, saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        stream.load_state_dict(saved["stream"])
-        set_rng_state(saved["rng"])
-        state.update(saved["loop"])
-        ctx.logger.truncate("mle", state["step"])
-    check_finite(ctx.model, "mle", state["step"], ctx.world)
-
-
 def _select(ctx: Context, state: dict, step: int, checkpoint) -> tuple[float | None, bool]:
     """Held-out evaluation at `step`: a better score becomes the `best` checkpoint. -> (the
     score, whether patience ran out); rank 0 decides, the others get (None, False)."""
@@ -123,7 +105,7 @@ def train_mle(ctx: Context) -> dict:
     )
     stream = EpochStream(all_items(len(train)), cfg.batch_size, ctx.config.seed)
     state = {"step": 0, "best_score": -math.inf, "best_step": 0, "bad_evals": 0}
-    _start(ctx, optimizer, scheduler, stream, state)
+    start_training(ctx, "mle", optimizer, stream, state, scheduler=scheduler)
     log_clock, eval_clock, save_clock = map(Every, (cfg.log_every, cfg.eval_every, cfg.save_every))
 
     def checkpoint(step: int, tag: str | None = None) -> None:  # every rank calls it

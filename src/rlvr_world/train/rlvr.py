@@ -33,7 +33,6 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from rlvr_world.core.checkpoint import load_trainer_state, recover_checkpoints
 from rlvr_world.core.grpo import (
     CREDIT_MODES,
     aggregation_denominator,
@@ -44,8 +43,8 @@ from rlvr_world.core.grpo import (
 from rlvr_world.core.losses import mle_loss, response_logprobs
 from rlvr_world.core.registry import Registry
 from rlvr_world.core.sampler import SamplingConfig
-from rlvr_world.core.seeding import rng_state, set_rng_state
-from rlvr_world.train.context import Context, adamw, save_training_checkpoint
+from rlvr_world.core.seeding import rng_state
+from rlvr_world.train.context import Context, adamw, save_training_checkpoint, start_training
 from rlvr_world.train.distributed import SINGLE, World
 from rlvr_world.train.divergence import check_finite
 from rlvr_world.train.heldout import heldout_selection
@@ -439,24 +438,6 @@ def frozen_reference(ctx: Context):
     return copy.deepcopy(ctx.model).eval().requires_grad_(False)
 
 
-def _start(ctx: Context, optimizer, stream: EpochStream, reference, state: dict) -> None:
-    """The checkpoints folder recovered from a kill (rank 0), then on resume the optimiser,
-    data position, RNG states, the reference copy (when one is kept) and loop state from the
-    checkpoint; the starting parameters must be finite (an init run may have diverged)."""
-    if ctx.world.main:
-        recover_checkpoints(ctx.run_dir / "checkpoints", ctx.resume_from)
-    if ctx.resume_from is not None:
-        saved = load_trainer_state(ctx.resume_from)
-        ctx.world.load_optimizer_state(ctx.model, optimizer, saved["optimizer"])
-        stream.load_state_dict(saved["stream"])
-        set_rng_state(saved["rng"])
-        if reference is not None:
-            ctx.world.load_model_state(reference, saved["reference"])
-        state.update(saved["loop"])
-        ctx.logger.truncate("rlvr", state["step"])
-    check_finite(ctx.model, "rlvr", state["step"], ctx.world)
-
-
 def train_rlvr(ctx: Context) -> dict:
     """Run (or resume) GRPO; returns {"step", "best_score", "best_step"}."""
     cfg, model, world, task = ctx.config.rlvr, ctx.model, ctx.world, ctx.task
@@ -468,7 +449,7 @@ def train_rlvr(ctx: Context) -> dict:
     sampling = sampling_config(cfg)
     stream = question_stream(task, cfg, ctx.config.seed)
     state = {"step": 0, "best_score": -math.inf, "best_step": 0}
-    _start(ctx, optimizer, stream, kept, state)
+    start_training(ctx, "rlvr", optimizer, stream, state, reference=kept)
     log_clock, eval_clock, save_clock = map(Every, (cfg.log_every, cfg.eval_every, cfg.save_every))
 
     def checkpoint(step: int, tag: str | None = None) -> None:  # every rank calls it
