@@ -128,10 +128,18 @@ def _controls(runs: dict, work: Path, multi) -> tuple[dict, dict]:
     return evaluated, chosen
 
 
-def _gain(evaluated: dict, model: str, against: str) -> dict:
+def _versus(evaluated: dict, model: str, against: str) -> dict:
+    """`core.stats.headline` of `model` against `against` on the test windows both scored."""
     before, after = paired_scores(evaluated[against][0], evaluated[model][0], "lpips")
-    out = headline("lpips", False, before, after)
-    return {"relative": out["relative_gain"], "ci95": out["ci95"], "against": against, **out}
+    return {**headline("lpips", False, before, after), "against": against}
+
+
+def _gain(versus: dict) -> dict:
+    return {
+        "relative": versus["relative_gain"],
+        "ci95": versus["ci95"],
+        "against": versus["against"],
+    }
 
 
 def bench_robot(out: Path, quick: bool = False, preset: str = "robot-bench") -> dict:
@@ -154,17 +162,12 @@ def bench_robot(out: Path, quick: bool = False, preset: str = "robot-bench") -> 
     for name in ("mle_best_decoding", "rlvr_best_decoding"):
         result["multi_step"][name]["decoding"] = chosen[name.split("_")[0]]
     strongest = min(CONTROLS, key=lambda name: result["multi_step"][name]["lpips"])
-    over_best = _gain(evaluated, "rlvr", strongest)
-    result["multi_step"]["gain_over_best_mle"] = {
-        k: over_best[k] for k in ("relative", "ci95", "against")
-    }
-    at_best = _gain(evaluated, "rlvr_best_decoding", strongest)
-    result["multi_step"]["rlvr_best_decoding_gain_over_best_mle"] = {
-        k: at_best[k] for k in ("relative", "ci95", "against")
-    }
-    top = {k: over_best[k] for k in ("metric", "higher_is_better", "mle", "rlvr", "relative_gain")}
-    top.update(ci95=over_best["ci95"], examples=over_best["examples"], against=strongest)
-    top["sentence"] = headline_sentence(top, "multi-step LPIPS", "test windows", strongest)
+    over_best = _versus(evaluated, "rlvr", strongest)
+    result["multi_step"]["gain_over_best_mle"] = _gain(over_best)
+    at_best = _versus(evaluated, "rlvr_best_decoding", strongest)
+    result["multi_step"]["rlvr_best_decoding_gain_over_best_mle"] = _gain(at_best)
+    sentence = headline_sentence(over_best, "multi-step LPIPS", "test windows", strongest)
+    top = {**over_best, "sentence": sentence}
     result.update(_paper_target(result, evaluated), headline=top)
     result.update(
         rl_steps=_rl_steps(runs),

@@ -16,9 +16,14 @@ from rlvr_world.domains.robot.config import check_phase
 from rlvr_world.domains.robot.setup import simulate, tokenizer_folder
 from rlvr_world.train.config import parse_override
 from rlvr_world.train.presets import build_config
-from rlvr_world.video.autoencoder import AutoencoderConfig, FrameAutoencoder, FutureAutoencoder
+from rlvr_world.video.autoencoder import FrameAutoencoder, FutureAutoencoder
 from rlvr_world.video.tokenizer import VideoTokenizer
-from rlvr_world.video.training import future_metrics, future_pairs, reconstruction_metrics
+from rlvr_world.video.training import (
+    _shape,
+    future_metrics,
+    future_pairs,
+    reconstruction_metrics,
+)
 
 NAME = "pretrained:robot-tiny"
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,21 +51,12 @@ def test_shipped_tokenizers_are_small_safetensors_with_their_recipe(shipped):
     assert recipe["seed"] == config.seed
 
 
-def _architecture(levels, channels, cfg, frame_size) -> AutoencoderConfig:
-    return AutoencoderConfig(
-        levels=tuple(levels),
-        channels=tuple(channels),
-        blocks_per_stage=cfg.blocks_per_stage,
-        frame_size=frame_size,
-    )
-
-
 def test_shipped_weights_load_into_the_presets_architecture(shipped):
     folder, config = shipped
     cfg, size = config.tokenizer, config.video.frame_size
-    frame = FrameAutoencoder(_architecture(cfg.levels, cfg.channels, cfg, size))
+    frame = FrameAutoencoder(_shape(cfg.levels, cfg.channels, cfg, size))
     frame.load_state_dict(load_file(str(folder / "autoencoder.safetensors")), strict=True)
-    future = FutureAutoencoder(_architecture(cfg.future_levels, cfg.future_channels, cfg, size))
+    future = FutureAutoencoder(_shape(cfg.future_levels, cfg.future_channels, cfg, size))
     future.load_state_dict(load_file(str(folder / "future.safetensors")), strict=True)
 
 
